@@ -1,0 +1,36 @@
+"""gkeras: Keras-compatible deep learning on NumPy (CPU) and CuPy (NVIDIA GPUs).
+
+Use it as you would Keras::
+
+    import gkeras as keras
+    model = keras.Sequential([keras.layers.Dense(10, activation="softmax")])
+"""
+
+__version__ = "0.1.0"
+
+from gkeras import config  # noqa: F401
+from gkeras import backend  # noqa: F401
+from gkeras import ops  # noqa: F401  (also installs Tensor operators)
+from gkeras import activations, constraints, initializers, random, regularizers  # noqa: F401
+from gkeras import layers  # noqa: F401
+from gkeras.autodiff import Tensor, Variable, no_grad  # noqa: F401
+from gkeras.layers import Input, InputSpec, Layer  # noqa: F401
+
+_LAZY_MODULES = (
+    "callbacks", "datasets", "distribute", "losses", "metrics", "models", "optimizers",
+    "saving", "utils", "info",
+)
+_LAZY_NAMES = {
+    "Model": "gkeras.models", "Sequential": "gkeras.models", "Functional": "gkeras.models",
+}
+
+
+def __getattr__(name):
+    # Heavier packages load on first use, which keeps `import gkeras` fast.
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"gkeras.{name}")
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+    raise AttributeError(f"module 'gkeras' has no attribute {name!r}")

@@ -1,0 +1,233 @@
+"""The NumPy backend: the reference implementation of every kernel-backed op pair.
+
+Everything here is written against `self.xp`, so the CuPy backend inherits it unchanged
+and overrides only the methods that have a raw CUDA kernel (see `cupy_backend.py`).
+These functions work on raw arrays; autodiff lives above, in `gkeras.ops`.
+"""
+
+import math
+
+import numpy as np
+
+# Activations the fused dense epilogue understands (kernels/dense.cu has the same list).
+DENSE_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu")
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+class NumpyBackend:
+    """Backend on the host CPU through NumPy."""
+
+    name = "numpy"
+
+    def __init__(self):
+        self.xp = np
+
+    # ------------------------------------------------------------------ arrays
+    def asarray(self, value, dtype=None):
+        """Puts `value` on this backend's device as an array (no copy when possible)."""
+        return self.xp.asarray(value, dtype=dtype)
+
+    def to_numpy(self, array):
+        """Returns a NumPy array with the contents of `array`."""
+        return np.asarray(array)
+
+    def owns(self, array):
+        """True when `array` is an array of this backend's library."""
+        return isinstance(array, np.ndarray)
+
+    def device_name(self):
+        import platform
+
+        return platform.processor() or platform.machine() or "cpu"
+
+    def synchronize(self):
+        """Waits for queued device work; nothing is queued on the CPU."""
+
+    def erf(self, x):
+        try:
+            from scipy.special import erf
+        except ImportError:
+            return np.vectorize(math.erf, otypes=[x.dtype])(x)
+        return erf(x).astype(x.dtype, copy=False)
+
+    # ------------------------------------------------------------------- dense
+    def activation_forward(self, z, activation, alpha=0.0):
+        """Applies one of `DENSE_ACTIVATIONS` to the pre-activation `z` (in place when possible)."""
+        xp = self.xp
+        if activation == "linear":
+            return z
+        if activation == "relu":
+            return xp.maximum(z, 0, out=z)
+        if activation == "sigmoid":
+            # 0.5 * (1 + tanh(z / 2)) equals the logistic function and never overflows exp.
+            y = xp.tanh(z * 0.5)
+            y += 1
+            y *= 0.5
+            return y
+        if activation == "tanh":
+            return xp.tanh(z)
+        if activation == "gelu":
+            return 0.5 * z * (1.0 + self.erf(z / math.sqrt(2.0)))
+        if activation == "leaky_relu":
+            return xp.where(z > 0, z, z * z.dtype.type(alpha))
+        if activation == "elu":
+            return xp.where(z > 0, z, z.dtype.type(alpha) * xp.expm1(xp.minimum(z, 0)))
+        raise ValueError(
+            f"Unknown dense activation {activation!r}. Expected one of {list(DENSE_ACTIVATIONS)}."
+        )
+
+    def activation_backward(self, gy, y, z, activation, alpha=0.0):
+        """Returns dL/dz from dL/dy. `y` is the output, `z` the pre-activation (gelu only)."""
+        xp = self.xp
+        if activation == "linear":
+            return gy
+        if activation == "relu":
+            return gy * (y > 0)
+        if activation == "sigmoid":
+            return gy * y * (1 - y)  # s' = s (1 - s)
+        if activation == "tanh":
+            return gy * (1 - y * y)  # tanh' = 1 - tanh^2
+        if activation == "gelu":
+            # d/dz [z Phi(z)] = Phi(z) + z phi(z)
+            cdf = 0.5 * (1.0 + self.erf(z / math.sqrt(2.0)))
+            pdf = xp.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+            return gy * (cdf + z * pdf)
+        if activation == "leaky_relu":
+            return gy * xp.where(y > 0, 1, y.dtype.type(alpha)).astype(y.dtype, copy=False)
+        if activation == "elu":
+            # for z <= 0: y = a (e^z - 1), so dy/dz = a e^z = y + a
+            return gy * xp.where(y > 0, 1, y + y.dtype.type(alpha))
+        raise ValueError(
+            f"Unknown dense activation {activation!r}. Expected one of {list(DENSE_ACTIVATIONS)}."
+        )
+
+    def dense(self, x, W, b=None, activation="linear", alpha=0.0):
+        """Fused `act(x @ W + b)` for 2-D `x` (N, I) and `W` (I, U).
+
+        Returns:
+            `(y, z)`: the output, and the pre-activation when the backward needs it
+            (gelu) or `None`.
+        """
+        z = x @ W
+        if b is not None:
+            z += b
+        keep_z = activation == "gelu"
+        y = self.activation_forward(z.copy() if keep_z else z, activation, alpha)
+        return y, (z if keep_z else None)
+
+    def dense_backward(self, gy, x, W, y, z=None, activation="linear", alpha=0.0,
+                       has_bias=True, need_gx=True):
+        """Gradients of `dense`. Returns `(gx, gW, gb)`; `gx`/`gb` are `None` when not needed."""
+        gz = self.activation_backward(gy, y, z, activation, alpha)
+        gW = x.T @ gz  # gW = x^T gz
+        gb = gz.sum(axis=0) if has_bias else None  # gb = column sums of gz
+        gx = gz @ W.T if need_gx else None  # gx = gz W^T
+        return gx, gW, gb
+
+    # ------------------------------------------------------------------ conv2d
+    @staticmethod
+    def conv2d_geometry(in_size, kernel, stride, dilation, padding):
+        """Output size and (before, after) padding along one spatial axis, as Keras computes them."""
+        effective = (kernel - 1) * dilation + 1
+        if padding == "valid":
+            if in_size < effective:
+                return 0, (0, 0)
+            return (in_size - effective) // stride + 1, (0, 0)
+        if padding == "same":
+            out = -(-in_size // stride)
+            total = max((out - 1) * stride + effective - in_size, 0)
+            return out, (total // 2, total - total // 2)
+        raise ValueError(f"Unknown padding {padding!r}. Expected one of ['valid', 'same'].")
+
+    def _padded_windows(self, x, kernel_hw, strides, padding, dilation):
+        """A strided view (N, OH, OW, KH, KW, C) of the padded input: im2col without copying."""
+        xp = self.xp
+        n, h, w, c = x.shape
+        kh, kw = kernel_hw
+        oh, (pt, pb) = self.conv2d_geometry(h, kh, strides[0], dilation[0], padding)
+        ow, (pl, pr) = self.conv2d_geometry(w, kw, strides[1], dilation[1], padding)
+        if pt or pb or pl or pr:
+            x = xp.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+        x = xp.ascontiguousarray(x)
+        sn, sh, sw, sc = x.strides
+        shape = (n, oh, ow, kh, kw, c)
+        strides_ = (sn, sh * strides[0], sw * strides[1], sh * dilation[0], sw * dilation[1], sc)
+        return xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides_)
+
+    def conv2d(self, x, W, b=None, strides=(1, 1), padding="valid", dilation=(1, 1)):
+        """NHWC convolution: `x` (N, H, W, C), `W` (KH, KW, C, F) → (N, OH, OW, F).
+
+        im2col through a strided view, then one GEMM.
+        """
+        kh, kw, c, f = W.shape
+        cols = self._padded_windows(x, (kh, kw), strides, padding, dilation)
+        n, oh, ow = cols.shape[:3]
+        y = cols.reshape(n * oh * ow, kh * kw * c) @ W.reshape(kh * kw * c, f)
+        if b is not None:
+            y += b
+        return y.reshape(n, oh, ow, f)
+
+    def conv2d_backward_filter(self, x, gy, kernel_shape, strides=(1, 1), padding="valid",
+                               dilation=(1, 1)):
+        """dL/dW for `conv2d`: `gW = cols^T gy` with the same im2col as the forward."""
+        kh, kw, c, f = kernel_shape
+        cols = self._padded_windows(x, (kh, kw), strides, padding, dilation)
+        n, oh, ow = cols.shape[:3]
+        gW = cols.reshape(n * oh * ow, kh * kw * c).T @ gy.reshape(n * oh * ow, f)
+        return gW.reshape(kernel_shape)
+
+    def conv2d_backward_input(self, gy, W, input_shape, strides=(1, 1), padding="valid",
+                              dilation=(1, 1)):
+        """dL/dx for `conv2d`: `gcols = gy W^T`, then col2im (one strided add per kernel tap)."""
+        xp = self.xp
+        n, h, w, c = input_shape
+        kh, kw, _, f = W.shape
+        sh, sw = strides
+        dh, dw = dilation
+        oh, (pt, pb) = self.conv2d_geometry(h, kh, sh, dh, padding)
+        ow, (pl, pr) = self.conv2d_geometry(w, kw, sw, dw, padding)
+        gcols = (gy.reshape(n * oh * ow, f) @ W.reshape(kh * kw * c, f).T)
+        gcols = gcols.reshape(n, oh, ow, kh, kw, c)
+        gxp = xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=gy.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+                cols_ = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+                gxp[:, rows, cols_, :] += gcols[:, :, :, i, j, :]
+        return gxp[:, pt:pt + h, pl:pl + w, :]
+
+    # ---------------------------------------------------- softmax cross-entropy
+    def softmax_crossentropy(self, logits, labels):
+        """Per-sample `-sum(t * log_softmax(logits))` over the last axis of 2-D `logits`.
+
+        Args:
+            logits: (N, C) floats.
+            labels: (N,) integer class ids, or (N, C) probabilities / one-hot rows.
+
+        Returns:
+            `(loss, probs)`: per-sample losses (N,) and the softmax (N, C) the backward needs.
+        """
+        xp = self.xp
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = xp.exp(shifted)
+        sum_exp = exp.sum(axis=1, keepdims=True)
+        log_sum = xp.log(sum_exp)
+        if labels.ndim == 1:
+            picked = xp.take_along_axis(shifted, labels.reshape(-1, 1).astype(xp.intp), axis=1)
+            loss = (log_sum - picked)[:, 0]
+        else:
+            loss = (labels * (log_sum - shifted)).sum(axis=1)
+        exp /= sum_exp
+        return loss, exp
+
+    def softmax_crossentropy_backward(self, probs, labels, gloss):
+        """dL/dlogits: `(softmax * sum(t) - t) * gloss` per row (`gloss` (N,), e.g. w / N)."""
+        xp = self.xp
+        g = gloss.reshape(-1, 1).astype(probs.dtype, copy=False)
+        if labels.ndim == 1:
+            glogits = probs * g
+            rows = xp.arange(probs.shape[0])
+            glogits[rows, labels.astype(xp.intp)] -= g[:, 0]
+            return glogits
+        t = labels.astype(probs.dtype, copy=False)
+        return (probs * t.sum(axis=1, keepdims=True) - t) * g

@@ -1,0 +1,90 @@
+"""Weight constraints (`keras.constraints`): applied to a weight's raw array after each update."""
+
+from gkeras.backend import backend_of
+
+
+class Constraint:
+    """Base class: `__call__(w)` maps a raw array to its projection."""
+
+    def __call__(self, w):
+        return w
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, cfg):
+        return cls(**cfg)
+
+
+class MaxNorm(Constraint):
+    """Rescales weights so the L2 norm over `axis` is at most `max_value`."""
+
+    def __init__(self, max_value=2, axis=0):
+        self.max_value, self.axis = max_value, axis
+
+    def __call__(self, w):
+        xp = backend_of(w).xp
+        norms = xp.sqrt((w * w).sum(axis=self.axis, keepdims=True))
+        desired = xp.clip(norms, 0, self.max_value)
+        return w * (desired / (norms + 1e-7))
+
+    def get_config(self):
+        return {"max_value": self.max_value, "axis": self.axis}
+
+
+class NonNeg(Constraint):
+    """Clips weights at zero from below."""
+
+    def __call__(self, w):
+        return w * (w >= 0)
+
+
+class UnitNorm(Constraint):
+    """Scales weights to unit L2 norm over `axis`."""
+
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def __call__(self, w):
+        xp = backend_of(w).xp
+        return w / (1e-7 + xp.sqrt((w * w).sum(axis=self.axis, keepdims=True)))
+
+    def get_config(self):
+        return {"axis": self.axis}
+
+
+max_norm, non_neg, unit_norm = MaxNorm, NonNeg, UnitNorm
+_CLASSES = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm,
+            "MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm}
+
+
+def get(identifier):
+    """Returns a constraint from a name, config dict, callable or `None`.
+
+    Raises:
+        ValueError: for an unknown name, listing the valid ones.
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        cls = _CLASSES.get(identifier.get("class_name"))
+        if cls is None:
+            raise ValueError(f"Unknown constraint class: {identifier.get('class_name')!r}.")
+        return cls.from_config(identifier.get("config", {}))
+    if isinstance(identifier, str):
+        if identifier in _CLASSES:
+            return _CLASSES[identifier]()
+        raise ValueError(
+            f"Unknown constraint: {identifier!r}. Valid names are: "
+            "['max_norm', 'non_neg', 'unit_norm']."
+        )
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret constraint identifier: {identifier!r}.")
+
+
+def serialize(constraint):
+    if isinstance(constraint, Constraint):
+        return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+    return None

@@ -1,0 +1,290 @@
+"""Weight initialisers (`keras.initializers`): callables `init(shape, dtype) -> ndarray`.
+
+Values are drawn on the host from gkeras's global generator, so a seeded program is
+reproducible; the layer then places them on the active backend.
+"""
+
+import math
+
+import numpy as np
+
+from gkeras import config
+from gkeras import random as grandom
+
+
+class Initializer:
+    """Base class: `__call__(shape, dtype=None)` returns a NumPy array."""
+
+    def __call__(self, shape, dtype=None):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, cfg):
+        return cls(**cfg)
+
+    def _rng(self):
+        return grandom.SeedGenerator(self.seed).next_generator() if getattr(
+            self, "seed", None) is not None else grandom.global_rng()
+
+
+def _dtype(dtype):
+    return np.dtype(dtype or config.floatx())
+
+
+class Zeros(Initializer):
+    """All zeros."""
+
+    def __call__(self, shape, dtype=None):
+        return np.zeros(shape, _dtype(dtype))
+
+
+class Ones(Initializer):
+    """All ones."""
+
+    def __call__(self, shape, dtype=None):
+        return np.ones(shape, _dtype(dtype))
+
+
+class Constant(Initializer):
+    """A constant `value` everywhere."""
+
+    def __init__(self, value=0.0):
+        self.value = value
+
+    def __call__(self, shape, dtype=None):
+        return np.full(shape, self.value, _dtype(dtype))
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+class RandomNormal(Initializer):
+    """Normal draws with `mean` and `stddev` (Keras default stddev 0.05)."""
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        self.mean, self.stddev, self.seed = mean, stddev, seed
+
+    def __call__(self, shape, dtype=None):
+        return self._rng().normal(self.mean, self.stddev, shape).astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class RandomUniform(Initializer):
+    """Uniform draws in `[minval, maxval)` (Keras default ±0.05)."""
+
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        self.minval, self.maxval, self.seed = minval, maxval, seed
+
+    def __call__(self, shape, dtype=None):
+        return self._rng().uniform(self.minval, self.maxval, shape).astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+def _truncated_normal(rng, shape, stddev):
+    """Normal draws re-drawn until inside two standard deviations."""
+    values = rng.normal(0.0, 1.0, shape)
+    bad = np.abs(values) > 2
+    while bad.any():
+        values[bad] = rng.normal(0.0, 1.0, int(bad.sum()))
+        bad = np.abs(values) > 2
+    return values * stddev
+
+
+class TruncatedNormal(Initializer):
+    """Normal draws truncated at two standard deviations (Keras default stddev 0.05)."""
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        self.mean, self.stddev, self.seed = mean, stddev, seed
+
+    def __call__(self, shape, dtype=None):
+        return (self.mean + _truncated_normal(self._rng(), shape, self.stddev)).astype(
+            _dtype(dtype))
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+def _fans(shape):
+    if len(shape) < 1:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    receptive = math.prod(shape[:-2])  # conv kernels: (KH, KW, C_in, C_out)
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class VarianceScaling(Initializer):
+    """Draws with variance `scale / n` where `n` is fan_in, fan_out or their average."""
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+        valid_modes = ("fan_in", "fan_out", "fan_avg")
+        valid_dist = ("truncated_normal", "untruncated_normal", "normal", "uniform")
+        if mode not in valid_modes:
+            raise ValueError(f"Unknown mode {mode!r}. Expected one of {list(valid_modes)}.")
+        if distribution not in valid_dist:
+            raise ValueError(
+                f"Unknown distribution {distribution!r}. Expected one of {list(valid_dist)}.")
+        if scale <= 0:
+            raise ValueError(f"`scale` must be positive, got {scale}.")
+        self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
+
+    def __call__(self, shape, dtype=None):
+        fan_in, fan_out = _fans(tuple(shape))
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        variance = self.scale / max(1.0, n)
+        rng = self._rng()
+        if self.distribution in ("truncated_normal", "normal"):
+            # 0.8796... is the stddev of a unit normal truncated at ±2
+            values = _truncated_normal(rng, shape, math.sqrt(variance) / 0.87962566103423978)
+        elif self.distribution == "untruncated_normal":
+            values = rng.normal(0.0, math.sqrt(variance), shape)
+        else:
+            limit = math.sqrt(3.0 * variance)
+            values = rng.uniform(-limit, limit, shape)
+        return values.astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
+                "seed": self.seed}
+
+
+class GlorotUniform(VarianceScaling):
+    """Uniform in ±sqrt(6 / (fan_in + fan_out)): Keras's default kernel initialiser."""
+
+    def __init__(self, seed=None):
+        super().__init__(1.0, "fan_avg", "uniform", seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class GlorotNormal(VarianceScaling):
+    """Truncated normal with stddev sqrt(2 / (fan_in + fan_out))."""
+
+    def __init__(self, seed=None):
+        super().__init__(1.0, "fan_avg", "truncated_normal", seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class HeNormal(VarianceScaling):
+    """Truncated normal with stddev sqrt(2 / fan_in)."""
+
+    def __init__(self, seed=None):
+        super().__init__(2.0, "fan_in", "truncated_normal", seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class HeUniform(VarianceScaling):
+    """Uniform in ±sqrt(6 / fan_in)."""
+
+    def __init__(self, seed=None):
+        super().__init__(2.0, "fan_in", "uniform", seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class LecunNormal(VarianceScaling):
+    """Truncated normal with stddev sqrt(1 / fan_in)."""
+
+    def __init__(self, seed=None):
+        super().__init__(1.0, "fan_in", "truncated_normal", seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class LecunUniform(VarianceScaling):
+    """Uniform in ±sqrt(3 / fan_in)."""
+
+    def __init__(self, seed=None):
+        super().__init__(1.0, "fan_in", "uniform", seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class Orthogonal(Initializer):
+    """A (semi-)orthogonal matrix from the QR decomposition of a normal draw, times `gain`."""
+
+    def __init__(self, gain=1.0, seed=None):
+        self.gain, self.seed = gain, seed
+
+    def __call__(self, shape, dtype=None):
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal initializer needs a shape of rank >= 2, got {shape}.")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        flat = self._rng().normal(0.0, 1.0, (max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(flat)
+        q *= np.sign(np.diag(r))  # makes the decomposition unique, hence uniformly distributed
+        if rows < cols:
+            q = q.T
+        return (self.gain * q[:rows, :cols]).reshape(shape).astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+_CLASSES = {
+    "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
+    "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
+    "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal, "he_normal": HeNormal, "he_uniform": HeUniform,
+    "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform, "orthogonal": Orthogonal,
+}
+_BY_CLASS_NAME = {cls.__name__: cls for cls in _CLASSES.values()}
+
+
+def get(identifier):
+    """Returns an initialiser from a name, a `{"class_name", "config"}` dict or a callable.
+
+    Raises:
+        ValueError: for an unknown name, listing the valid ones.
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        cls = _BY_CLASS_NAME.get(identifier.get("class_name")) or _CLASSES.get(
+            identifier.get("class_name"))
+        if cls is None:
+            raise ValueError(f"Unknown initializer class: {identifier.get('class_name')!r}.")
+        return cls.from_config(identifier.get("config", {}))
+    if isinstance(identifier, str):
+        key = identifier if identifier in _CLASSES else _snake(identifier)
+        if key in _CLASSES:
+            return _CLASSES[key]()
+        raise ValueError(
+            f"Unknown initializer: {identifier!r}. Valid names are: {sorted(_CLASSES)}."
+        )
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}.")
+
+
+def _snake(name):
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def serialize(initializer):
+    """`{"class_name": ..., "config": ...}` for `get_config`."""
+    if isinstance(initializer, Initializer):
+        return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    return getattr(initializer, "__name__", None)
+
+
+# Keras's lowercase aliases
+zeros, ones, glorot_uniform, glorot_normal = Zeros, Ones, GlorotUniform, GlorotNormal
+he_normal, he_uniform, lecun_normal, orthogonal = HeNormal, HeUniform, LecunNormal, Orthogonal

@@ -1,0 +1,96 @@
+"""Weight regularisers (`keras.regularizers`): callables `reg(weight) -> scalar Tensor` added to the loss."""
+
+from gkeras import ops
+
+
+class Regularizer:
+    """Base class: `__call__(x)` returns a scalar penalty Tensor."""
+
+    def __call__(self, x):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, cfg):
+        return cls(**cfg)
+
+
+class L1L2(Regularizer):
+    """`l1 * sum(|x|) + l2 * sum(x^2)`."""
+
+    def __init__(self, l1=0.0, l2=0.0):
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def __call__(self, x):
+        penalty = 0.0
+        if self.l1:
+            penalty = ops.multiply(ops.sum(ops.abs(x)), self.l1)
+        if self.l2:
+            penalty = ops.add(ops.multiply(ops.sum(ops.square(x)), self.l2), penalty)
+        return penalty
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+
+class L1(L1L2):
+    """`l1 * sum(|x|)` (Keras default 0.01)."""
+
+    def __init__(self, l1=0.01):
+        super().__init__(l1=l1)
+
+    def get_config(self):
+        return {"l1": self.l1}
+
+
+class L2(L1L2):
+    """`l2 * sum(x^2)` (Keras default 0.01)."""
+
+    def __init__(self, l2=0.01):
+        super().__init__(l2=l2)
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+def l1_l2(l1=0.01, l2=0.01):
+    """Both penalties with Keras's defaults of 0.01 each."""
+    return L1L2(l1=l1, l2=l2)
+
+
+l1, l2 = L1, L2
+_CLASSES = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
+
+
+def get(identifier):
+    """Returns a regulariser from a name, a config dict, a callable or `None`.
+
+    Raises:
+        ValueError: for an unknown name, listing the valid ones.
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        cls = _CLASSES.get(identifier.get("class_name"))
+        if cls is None:
+            raise ValueError(f"Unknown regularizer class: {identifier.get('class_name')!r}.")
+        return cls.from_config(identifier.get("config", {}))
+    if isinstance(identifier, str):
+        if identifier == "l1_l2":
+            return l1_l2()
+        if identifier in _CLASSES:
+            return _CLASSES[identifier]()
+        raise ValueError(
+            f"Unknown regularizer: {identifier!r}. Valid names are: ['l1', 'l1_l2', 'l2']."
+        )
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}.")
+
+
+def serialize(regularizer):
+    if isinstance(regularizer, Regularizer):
+        return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    return None if regularizer is None else getattr(regularizer, "__name__", None)
