@@ -54,9 +54,38 @@ class UnitNorm(Constraint):
         return {"axis": self.axis}
 
 
-max_norm, non_neg, unit_norm = MaxNorm, NonNeg, UnitNorm
+class MinMaxNorm(Constraint):
+    """Moves the L2 norm over `axis` towards `[min_value, max_value]`.
+
+    The new norm is `rate * clip(norm, min_value, max_value) + (1 - rate) * norm`: `rate=1`
+    enforces the interval strictly, smaller rates step towards it.
+
+    Args:
+        min_value: the minimum norm (default 0).
+        max_value: the maximum norm (default 1).
+        rate: how far to move towards the interval, in `[0, 1]` (default 1).
+        axis: the axis (or axes) the norm is taken over (default 0: per output unit).
+    """
+
+    def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
+        self.min_value, self.max_value, self.rate, self.axis = min_value, max_value, rate, axis
+
+    def __call__(self, w):
+        xp = backend_of(w).xp
+        norms = xp.sqrt((w * w).sum(axis=self.axis, keepdims=True))
+        desired = (self.rate * xp.clip(norms, self.min_value, self.max_value)
+                   + (1 - self.rate) * norms)
+        return w * (desired / (norms + 1e-7))
+
+    def get_config(self):
+        return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate,
+                "axis": self.axis}
+
+
+max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm
 _CLASSES = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm,
-            "MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm}
+            "min_max_norm": MinMaxNorm, "MaxNorm": MaxNorm, "NonNeg": NonNeg,
+            "UnitNorm": UnitNorm, "MinMaxNorm": MinMaxNorm}
 
 
 def get(identifier):
@@ -77,8 +106,10 @@ def get(identifier):
             return _CLASSES[identifier]()
         raise ValueError(
             f"Unknown constraint: {identifier!r}. Valid names are: "
-            "['max_norm', 'non_neg', 'unit_norm']."
+            "['max_norm', 'min_max_norm', 'non_neg', 'unit_norm']."
         )
+    if isinstance(identifier, type):
+        return identifier()
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret constraint identifier: {identifier!r}.")

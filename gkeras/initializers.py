@@ -238,12 +238,37 @@ class Orthogonal(Initializer):
         return {"gain": self.gain, "seed": self.seed}
 
 
+class Identity(Initializer):
+    """The identity matrix times `gain` (2-D shapes only; rectangular ones get a unit diagonal).
+
+    Args:
+        gain: multiplicative factor applied to the identity matrix.
+    """
+
+    def __init__(self, gain=1.0):
+        self.gain = gain
+
+    def __call__(self, shape, dtype=None):
+        if len(shape) != 2:
+            raise ValueError(
+                f"Identity initializer can only be used for 2D matrices. Received: "
+                f"shape={tuple(shape)} of rank {len(shape)}."
+            )
+        return (self.gain * np.eye(*shape)).astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
 _CLASSES = {
     "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
     "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
     "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
     "glorot_normal": GlorotNormal, "he_normal": HeNormal, "he_uniform": HeUniform,
     "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform, "orthogonal": Orthogonal,
+    "identity": Identity,
+    # Keras's short aliases
+    "uniform": RandomUniform, "normal": RandomNormal, "one": Ones, "zero": Zeros,
 }
 _BY_CLASS_NAME = {cls.__name__: cls for cls in _CLASSES.values()}
 
@@ -269,6 +294,8 @@ def get(identifier):
         raise ValueError(
             f"Unknown initializer: {identifier!r}. Valid names are: {sorted(_CLASSES)}."
         )
+    if isinstance(identifier, type):
+        return identifier()  # a class, as Keras accepts: instantiate it with its defaults
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret initializer identifier: {identifier!r}.")
@@ -288,3 +315,6 @@ def serialize(initializer):
 # Keras's lowercase aliases
 zeros, ones, glorot_uniform, glorot_normal = Zeros, Ones, GlorotUniform, GlorotNormal
 he_normal, he_uniform, lecun_normal, orthogonal = HeNormal, HeUniform, LecunNormal, Orthogonal
+lecun_uniform, random_normal, random_uniform = LecunUniform, RandomNormal, RandomUniform
+truncated_normal, variance_scaling, constant, identity = (TruncatedNormal, VarianceScaling,
+                                                          Constant, Identity)

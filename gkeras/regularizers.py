@@ -1,4 +1,4 @@
-"""Weight regularisers (`keras.regularizers`): callables `reg(weight) -> scalar Tensor` added to the loss."""
+"""Weight regularisers (`keras.regularizers`): `reg(weight) -> scalar Tensor`, added to the loss."""
 
 from gkeras import ops
 
@@ -17,19 +17,37 @@ class Regularizer:
         return cls(**cfg)
 
 
+def _factor(value, name, default):
+    """A non-negative float penalty factor (`None` means the Keras default)."""
+    value = default if value is None else value
+    try:
+        ok = float(value) >= 0 and not isinstance(value, bool)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"Invalid value for argument {name}: expected a non-negative float. "
+            f"Received: {name}={value!r}."
+        )
+    return float(value)
+
+
 class L1L2(Regularizer):
     """`l1 * sum(|x|) + l2 * sum(x^2)`."""
 
     def __init__(self, l1=0.0, l2=0.0):
-        self.l1, self.l2 = float(l1), float(l2)
+        self.l1, self.l2 = _factor(l1, "l1", 0.0), _factor(l2, "l2", 0.0)
 
     def __call__(self, x):
-        penalty = 0.0
+        terms = []
         if self.l1:
-            penalty = ops.multiply(ops.sum(ops.abs(x)), self.l1)
+            terms.append(ops.multiply(ops.sum(ops.abs(x)), self.l1))
         if self.l2:
-            penalty = ops.add(ops.multiply(ops.sum(ops.square(x)), self.l2), penalty)
-        return penalty
+            terms.append(ops.multiply(ops.sum(ops.square(x)), self.l2))
+        if not terms:
+            # both factors are zero: still a Tensor of x's dtype and device
+            return ops.multiply(ops.sum(x), 0.0)
+        return terms[0] if len(terms) == 1 else ops.add(terms[0], terms[1])
 
     def get_config(self):
         return {"l1": self.l1, "l2": self.l2}
@@ -85,6 +103,8 @@ def get(identifier):
         raise ValueError(
             f"Unknown regularizer: {identifier!r}. Valid names are: ['l1', 'l1_l2', 'l2']."
         )
+    if isinstance(identifier, type):
+        return identifier()
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}.")

@@ -1,5 +1,37 @@
 """Layers (`keras.layers`)."""
 
+from gkeras.layers.activation_layers import ELU, LeakyReLU, ReLU, Softmax  # noqa: F401
+from gkeras.layers.convolutional import Conv2D, Convolution2D  # noqa: F401
 from gkeras.layers.core import Activation, Dense, Input, InputLayer  # noqa: F401
+from gkeras.layers.embedding import Embedding  # noqa: F401
 from gkeras.layers.layer import InputSpec, Layer  # noqa: F401
+from gkeras.layers.merging import (  # noqa: F401
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from gkeras.layers.node import KerasTensor  # noqa: F401
+from gkeras.layers.normalization import BatchNormalization, LayerNormalization  # noqa: F401
+from gkeras.layers.pooling import (  # noqa: F401
+    AveragePooling2D,
+    AvgPool2D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling2D,
+    MaxPool2D,
+    MaxPooling2D,
+)
+from gkeras.layers.regularization import Dropout  # noqa: F401
+from gkeras.layers.reshaping import Flatten, Reshape  # noqa: F401

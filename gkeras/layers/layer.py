@@ -24,8 +24,9 @@ def unique_name(base):
 
 
 def snake_case(name):
-    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
-    return re.sub(r"([a-z\d])([A-Z])", r"\1_\2", name).lower()
+    """Keras's layer naming: `Conv2D` → `conv2d`, `BatchNormalization` → `batch_normalization`."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)  # a capitalised word starts a part
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 class _CallContext:
@@ -193,7 +194,7 @@ class Layer:
 
     def get_weights(self):
         """The weights as a list of NumPy arrays, in `weights` order."""
-        return [w.numpy() for w in self.weights]
+        return [np.array(w.numpy(), copy=True) for w in self.weights]
 
     def set_weights(self, weights):
         """Sets the weights from NumPy arrays, in `weights` order.
@@ -323,13 +324,23 @@ class Layer:
     def _symbolic_call(self, args, kwargs):
         if args:
             self._check_input_spec(args[0])
-        specs = self._output_specs(args, kwargs)
+        if self._has_own_output_shape() and len(args) == 1 and not kwargs:
+            # the layer knows its output shape: no trial run, and unknown dims stay unknown
+            self._maybe_build(args)
+            shape = self.compute_output_shape(map_structure(lambda t: tuple(t.shape), args[0]))
+            specs = map_structure(lambda s: _PlaceholderSpec(s.shape, self.dtype),
+                                  _shape_leaves(shape))
+        else:
+            specs = self._output_specs(args, kwargs)
         outputs = map_structure(
             lambda s: KerasTensor(s.shape, s.dtype), specs
         )
         node = Node(self, args, kwargs, outputs)
         self._inbound_nodes.append(node)
         return outputs
+
+    def _has_own_output_shape(self):
+        return type(self).compute_output_shape is not Layer.compute_output_shape
 
     def _output_specs(self, args, kwargs):
         """A `_PlaceholderSpec` (shape, dtype) per output, computed by running `call` on placeholder data.
@@ -439,6 +450,22 @@ def _to_tensor_if_array(value):
     if isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__"):
         return Tensor(to_array(value))
     return value
+
+
+def _shape_leaves(shape):
+    """Marks each shape in a (possibly nested) output-shape structure as one leaf."""
+    if isinstance(shape, tuple) and all(d is None or isinstance(d, int) for d in shape):
+        return _ShapeLeaf(shape)
+    if isinstance(shape, (list, tuple)):
+        return type(shape)(_shape_leaves(s) for s in shape)
+    if isinstance(shape, dict):
+        return {k: _shape_leaves(v) for k, v in shape.items()}
+    return _ShapeLeaf(tuple(shape))
+
+
+class _ShapeLeaf:
+    def __init__(self, shape):
+        self.shape = shape
 
 
 def _layers_in(value):
