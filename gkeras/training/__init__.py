@@ -1,0 +1,1 @@
+"""Training machinery behind `Model`: compile containers, data adapters and the loops."""

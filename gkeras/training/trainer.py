@@ -1,0 +1,529 @@
+"""`Trainer`: compile / fit / evaluate / predict and the Keras 2 batch methods of `Model`."""
+
+import math
+import sys
+import warnings
+
+import numpy as np
+
+from gkeras import backend as backend_module
+from gkeras.autodiff import Tensor, no_grad
+from gkeras.callbacks.callback import CallbackList
+from gkeras.layers.node import flatten
+from gkeras.training import data_adapter as da
+from gkeras.training.compile_utils import CompiledLoss, CompiledMetrics
+
+
+class Trainer:
+    """The training half of `Model` (mixed in; the other half is `Layer`)."""
+
+    def __init__(self):
+        self.compiled = False
+        self.optimizer = None
+        self.loss = None
+        self.stop_training = False
+        self.history = None
+        self._compile_config = None
+        self._compiled_loss = None
+        self._compiled_metrics = None
+        self._loss_tracker = None
+        self._output_loss_trackers = []
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None, run_eagerly=None, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True, **kwargs):
+        """Configures the model for training.
+
+        Args:
+            optimizer: name (e.g. `"adam"`) or optimizer instance.
+            loss: name, function, `Loss` instance, or a list / dict with one per output.
+            metrics: list of metrics (applied to every output, as Keras 2 does) or a dict
+                from output name to metrics. `"accuracy"` picks binary, categorical or sparse
+                categorical accuracy from the loss and the output shape.
+            loss_weights: list or dict of per-output loss weights.
+            weighted_metrics: metrics that use `sample_weight`.
+            run_eagerly, steps_per_execution, jit_compile: accepted for compatibility; gkeras
+                always runs eagerly.
+        """
+        from gkeras import optimizers
+
+        for key in ("sample_weight_mode", "target_tensors", "distribute"):
+            kwargs.pop(key, None)
+        if kwargs:
+            raise TypeError(f"compile() got unexpected keyword argument(s) {sorted(kwargs)}.")
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = loss
+        self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics,
+                                "loss_weights": loss_weights,
+                                "weighted_metrics": weighted_metrics}
+        self._compiled_loss = None
+        self._compiled_metrics = None
+        self.compiled = True
+        self.stop_training = False
+        if self._output_names_known():
+            self._build_compiled()
+
+    def _output_names_known(self):
+        return bool(getattr(self, "outputs", None)) and self.built
+
+    def _model_output_names(self, y_pred=None):
+        names = list(getattr(self, "output_names", []) or [])
+        if names:
+            return names
+        # a subclassed model: Keras names the outputs output_1, output_2, ...
+        count = len(flatten(y_pred)) if y_pred is not None else 1
+        return [f"output_{i + 1}" for i in range(count)]
+
+    def _build_compiled(self, y_pred=None):
+        cfg = self._compile_config
+        names = self._model_output_names(y_pred)
+        if y_pred is not None:
+            shapes = [tuple(t.shape) for t in flatten(y_pred)]
+        else:
+            shapes = [tuple(t.shape) for t in self.outputs]
+        self._compiled_loss = CompiledLoss(cfg["loss"], cfg["loss_weights"], names)
+        self._compiled_metrics = CompiledMetrics(cfg["metrics"], cfg["weighted_metrics"], names,
+                                                 self._compiled_loss, shapes)
+        from gkeras import metrics
+
+        self._loss_tracker = metrics.Mean(name="loss")
+        self._output_loss_trackers = [metrics.Mean(name=n) for n in self._compiled_loss.names]
+
+    def _assert_compiled(self, method):
+        if not self.compiled:
+            raise RuntimeError(
+                f"You must compile your model before {method}: call "
+                "model.compile(optimizer, loss) first."
+            )
+
+    # ------------------------------------------------------------------ metrics
+    @property
+    def metrics_names(self):
+        """Keras 2 order: `loss`, the per-output losses, then each output's metrics."""
+        if self._compiled_loss is None:
+            return ["loss"] if self.compiled else []
+        return ["loss"] + self._compiled_loss.names + self._compiled_metrics.names
+
+    @property
+    def metrics(self):
+        """The metric objects: the loss trackers, then the compiled metrics."""
+        if self._compiled_loss is None:
+            return []
+        return [self._loss_tracker] + self._output_loss_trackers + self._compiled_metrics.metrics
+
+    def reset_metrics(self):
+        """Resets every metric's state."""
+        for metric in self.metrics:
+            metric.reset_state()
+
+    def _metric_values(self):
+        """`{name: float}` for every metric: the moment device values go to the host."""
+        return {name: _to_float(metric.result())
+                for name, metric in zip(self.metrics_names, self.metrics)}
+
+    def _logs(self):
+        return dict(sorted(self._metric_values().items()))
+
+    # --------------------------------------------------------------- data flow
+    def _to_device(self, structure):
+        """Moves a NumPy batch (array / list / dict) onto the placement backend as Tensors."""
+        bk = backend_module.get_backend()
+        flat = flatten(structure)
+        return da.pack_like(structure, [None if a is None else Tensor(bk.asarray(a))
+                                        for a in flat])
+
+    def _targets_per_output(self, y, y_pred):
+        """Aligns `y` (array, list or dict by output name) with the model's outputs."""
+        names = self._model_output_names(y_pred)
+        if isinstance(y, dict):
+            unknown = [k for k in y if k not in names]
+            if unknown:
+                raise ValueError(
+                    f"Target keys {unknown} match no output of model '{self.name}'. Valid output "
+                    f"names: {names}."
+                )
+            return [y.get(n) for n in names]
+        flat = flatten(y) if isinstance(y, (list, tuple)) else [y]
+        if len(flat) != len(names):
+            raise ValueError(
+                f"Model '{self.name}' has {len(names)} output(s) {names}, but {len(flat)} "
+                "target array(s) were given."
+            )
+        return flat
+
+    def _weights_per_output(self, sample_weight, count):
+        if sample_weight is None:
+            return [None] * count
+        if isinstance(sample_weight, dict):
+            names = self._model_output_names()
+            return [sample_weight.get(n) for n in names]
+        if isinstance(sample_weight, (list, tuple)):
+            return list(sample_weight)
+        return [sample_weight] * count
+
+    def _ensure_built(self, x):
+        if not self.built:
+            self._maybe_build((x,) if not isinstance(x, (list, tuple)) or hasattr(x, "shape")
+                              else (x,))
+
+    def _loss_and_outputs(self, x, y, sample_weight, training):
+        y_pred = self(x, training=training)
+        if self._compiled_loss is None:
+            self._build_compiled(y_pred)
+        preds = flatten(y_pred)
+        targets = self._targets_per_output(y, y_pred)
+        weights = self._weights_per_output(sample_weight, len(preds))
+        total, per_output = self._compiled_loss(targets, preds, weights)
+        regularization = self.losses
+        if regularization:
+            reg_total = regularization[0]
+            for term in regularization[1:]:
+                reg_total = reg_total + term
+            total = total + reg_total
+        self._clear_added_losses()
+        return total, per_output, targets, preds, weights
+
+    def _update_loss_trackers(self, total, per_output, batch_size):
+        self._loss_tracker.update_state(total.data, sample_weight=batch_size)
+        for tracker, value in zip(self._output_loss_trackers, per_output):
+            tracker.update_state(value.data, sample_weight=batch_size)
+
+    def train_step(self, x, y, sample_weight=None):
+        """One optimisation step on a device batch; returns nothing (metrics hold the results)."""
+        total, per_output, targets, preds, weights = self._loss_and_outputs(
+            x, y, sample_weight, training=True)
+        variables = self.trainable_weights
+        for v in variables:
+            v.grad = None
+        total.backward()
+        pairs = [(v.grad, v) for v in variables if v.grad is not None]
+        for v in variables:
+            v.grad = None
+        if pairs:
+            self.optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+        batch_size = _batch_size(x)
+        self._update_loss_trackers(total, per_output, batch_size)
+        self._compiled_metrics.update(targets, preds, weights)
+        return total
+
+    def test_step(self, x, y, sample_weight=None):
+        """One evaluation step on a device batch (no gradients)."""
+        with no_grad():
+            total, per_output, targets, preds, weights = self._loss_and_outputs(
+                x, y, sample_weight, training=False)
+        self._update_loss_trackers(total, per_output, _batch_size(x))
+        self._compiled_metrics.update(targets, preds, weights)
+        return total
+
+    def predict_step(self, x):
+        """Forward pass on a device batch without a gradient tape."""
+        with no_grad():
+            return self(x, training=False)
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
+            use_multiprocessing=False, **kwargs):
+        """Trains the model for a fixed number of epochs.
+
+        Args:
+            x: inputs: an array, a list of arrays (several inputs), a dict from input name to
+                array, or a generator / `Sequence` yielding `(x, y[, sample_weight])`.
+            y: targets, in the same forms (by output name for dicts).
+            batch_size: samples per step (32 by default).
+            epochs: the epoch index to stop at.
+            verbose: 0 silent, 1 progress bar, 2 one line per epoch, "auto" (1 on a terminal,
+                2 otherwise).
+            callbacks: list of `gkeras.callbacks.Callback`.
+            validation_split: fraction of the data (the last samples, before shuffling) held
+                out for validation.
+            validation_data: `(x_val, y_val)` or `(x_val, y_val, sample_weight)`.
+            shuffle: shuffle the training data every epoch.
+            class_weight: `{class: weight}` for a single-output model.
+            sample_weight: per-sample weights (array, or list / dict per output).
+            initial_epoch: the epoch to start from (to resume a run).
+            steps_per_epoch: batches per epoch (one pass over the data by default).
+            validation_steps, validation_batch_size, validation_freq: validation control.
+
+        Returns:
+            A `History` whose `history` maps each log key (`loss`, `val_loss`, ...) to its
+            per-epoch values.
+        """
+        if kwargs:
+            raise TypeError(f"fit() got unexpected keyword argument(s) {sorted(kwargs)}.")
+        self._assert_compiled("training it (fit)")
+        pipeline = {"max_queue_size": max_queue_size, "workers": workers,
+                    "use_multiprocessing": use_multiprocessing}
+        verbose = _resolve_verbose(verbose)
+        if validation_split and validation_data is None:
+            if _is_stream(x):
+                raise ValueError("validation_split is only supported for array inputs, not for "
+                                 "generators or Sequences.")
+            (x, y, sample_weight), validation_data = da.split_validation(
+                x, y, sample_weight, validation_split)
+        train_data = da.get_data_adapter(
+            x, y, sample_weight, batch_size=batch_size, steps=steps_per_epoch, shuffle=shuffle,
+            class_weight=class_weight, **pipeline)
+        val_data = None
+        if validation_data is not None:
+            if _is_stream(validation_data):
+                val_data = da.get_data_adapter(validation_data, steps=validation_steps,
+                                               **pipeline)
+            else:
+                vx, vy, vsw = da.unpack_validation_data(validation_data)
+                val_data = da.get_data_adapter(
+                    vx, vy, vsw, batch_size=validation_batch_size or batch_size,
+                    steps=validation_steps)
+        cb = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+                          verbose=verbose, epochs=epochs, steps=train_data.num_batches)
+        self.stop_training = False
+        self._check_fit_inputs(train_data)
+        logs = {}
+        try:
+            cb.on_train_begin()
+            for epoch in range(initial_epoch, epochs):
+                if self._compiled_loss is not None:
+                    self.reset_metrics()
+                cb.on_epoch_begin(epoch)
+                logs = self._run_epoch(train_data, cb, epoch)
+                if val_data is not None and (epoch + 1) % validation_freq == 0:
+                    val_logs = self._evaluate_adapter(val_data, cb)
+                    logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                    logs = dict(sorted(logs.items()))
+                cb.on_epoch_end(epoch, logs)
+                train_data.on_epoch_end()
+                if self.stop_training:
+                    break
+            cb.on_train_end(logs)
+        finally:
+            train_data.close()
+            if val_data is not None:
+                val_data.close()
+        return cb.history
+
+    def _check_fit_inputs(self, adapter):
+        inputs = getattr(self, "inputs", None) or []
+        x = getattr(adapter, "x", None)
+        if not inputs or x is None:
+            return
+        names = self.input_names
+        if isinstance(x, dict):
+            unknown = [k for k in x if k not in names]
+            if unknown:
+                raise ValueError(
+                    f"Input keys {unknown} match no input of model '{self.name}'. Valid input "
+                    f"names: {names}."
+                )
+            arrays = [x.get(n) for n in names]
+        else:
+            arrays = flatten(x)
+        if len(arrays) != len(inputs):
+            raise ValueError(
+                f"Model '{self.name}' expects {len(inputs)} input(s) {names}, but received "
+                f"{len(arrays)} input array(s)."
+            )
+        for name, tensor, array in zip(names, inputs, arrays):
+            if array is None:
+                continue
+            expected = tensor.shape[1:]
+            got = array.shape[1:]
+            if len(expected) != len(got) or any(e is not None and e != g
+                                                for e, g in zip(expected, got)):
+                raise ValueError(
+                    f"Input '{name}' of model '{self.name}' is incompatible: expected shape "
+                    f"{tensor.shape}, but received input with shape {(None,) + tuple(got)}."
+                )
+
+    def _run_epoch(self, data, cb, epoch):
+        numpy_backend = backend_module.get_backend().name == "numpy"
+        seen = 0
+        for step, batch in enumerate(data):
+            x, y, sw = batch
+            if y is None:
+                raise ValueError("fit needs targets: the data gave no y for the batch.")
+            cb.on_train_batch_begin(step)
+            total = self.train_step(self._to_device(x), self._to_device(y),
+                                    None if sw is None else self._to_device(sw))
+            seen += 1
+            if numpy_backend:
+                self._check_finite(total, epoch, step)
+            logs = self._logs() if cb.wants_batch_logs("train", step) else None
+            cb.on_train_batch_end(step, logs)
+            if self.stop_training:
+                break
+        if seen == 0:
+            raise ValueError("The training data produced no batches: nothing to train on.")
+        if data.steps is not None and seen < data.steps and not self.stop_training:
+            warnings.warn(
+                f"Your input ran out of data; interrupting training. Expected "
+                f"{data.steps} steps, got {seen}.", stacklevel=3)
+            self.stop_training = True
+        logs = self._logs()
+        if not numpy_backend and not math.isfinite(logs.get("loss", 0.0)):
+            self._warn_nonfinite(epoch, seen - 1)
+        return logs
+
+    def _check_finite(self, total, epoch, step):
+        value = float(total.data)
+        if not math.isfinite(value):
+            self._warn_nonfinite(epoch, step, value)
+
+    def _warn_nonfinite(self, epoch, step, value=float("nan")):
+        warnings.warn(
+            f"Non-finite loss ({value}) at epoch {epoch + 1}, batch {step}: training is "
+            "diverging (lower the learning rate, check the inputs for NaN, or use "
+            "TerminateOnNaN).", RuntimeWarning, stacklevel=4)
+
+    # ----------------------------------------------------------------- evaluate
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False, max_queue_size=10, workers=1,
+                 use_multiprocessing=False, **kwargs):
+        """Returns the loss and metrics of the model on the given data.
+
+        Returns:
+            A scalar (loss only), a list in `model.metrics_names` order, or, with
+            `return_dict=True`, a dict.
+        """
+        if kwargs:
+            raise TypeError(f"evaluate() got unexpected keyword argument(s) {sorted(kwargs)}.")
+        self._assert_compiled("evaluating it")
+        verbose = _resolve_verbose(verbose)
+        data = da.get_data_adapter(x, y, sample_weight, batch_size=batch_size, steps=steps,
+                                   max_queue_size=max_queue_size, workers=workers,
+                                   use_multiprocessing=use_multiprocessing)
+        cb = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
+                          epochs=1, steps=data.num_batches)
+        try:
+            logs = self._evaluate_adapter(data, cb)
+        finally:
+            data.close()
+        return self._format_results(logs, return_dict)
+
+    def _evaluate_adapter(self, data, cb):
+        """Runs the test loop (inside `fit`, after the epoch's training logs were read)."""
+        if self._compiled_loss is not None:
+            self.reset_metrics()
+        cb.on_test_begin()
+        seen = 0
+        for step, (x, y, sw) in enumerate(data):
+            cb.on_test_batch_begin(step)
+            self.test_step(self._to_device(x), self._to_device(y),
+                           None if sw is None else self._to_device(sw))
+            seen += 1
+            cb.on_test_batch_end(step, self._logs() if cb.wants_batch_logs("test", step)
+                                 else None)
+        if seen == 0:
+            raise ValueError("The evaluation data produced no batches.")
+        logs = self._logs()
+        cb.on_test_end(logs)
+        return logs
+
+    def _format_results(self, logs, return_dict):
+        if return_dict:
+            return logs
+        values = [logs[name] for name in self.metrics_names]
+        return values[0] if len(values) == 1 else values
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
+                max_queue_size=10, workers=1, use_multiprocessing=False):
+        """Generates output predictions for the input samples, batch by batch.
+
+        Returns:
+            NumPy array(s): one array, or a list / dict for several outputs.
+        """
+        verbose = _resolve_verbose(verbose)
+        data = da.get_data_adapter(x, batch_size=batch_size, steps=steps,
+                                   max_queue_size=max_queue_size, workers=workers,
+                                   use_multiprocessing=use_multiprocessing)
+        cb = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
+                          epochs=1, steps=data.num_batches)
+        chunks, structure = [], None
+        try:
+            cb.on_predict_begin()
+            for step, (bx, _, _) in enumerate(data):
+                cb.on_predict_batch_begin(step)
+                out = self.predict_step(self._to_device(bx))
+                structure = out
+                chunks.append([t.numpy() for t in flatten(out)])
+                cb.on_predict_batch_end(step, None)
+            cb.on_predict_end()
+        finally:
+            data.close()
+        if not chunks:
+            raise ValueError("The prediction data produced no batches.")
+        joined = [np.concatenate(parts, axis=0) for parts in zip(*chunks)]
+        return da.pack_like(structure, joined)
+
+    # ------------------------------------------------------- Keras 2 batch API
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       reset_metrics=True, return_dict=False):
+        """Runs one gradient update on a single batch.
+
+        Returns:
+            The loss (and metrics) for this batch, in `metrics_names` order, or a dict.
+        """
+        self._assert_compiled("training it (train_on_batch)")
+        adapter = da.ArrayDataAdapter(x, y, sample_weight, batch_size=_num_samples(x),
+                                      class_weight=class_weight)
+        self._check_fit_inputs(adapter)
+        bx, by, bsw = next(iter(adapter))
+        if reset_metrics and self._compiled_loss is not None:
+            self.reset_metrics()
+        self.train_step(self._to_device(bx), self._to_device(by),
+                        None if bsw is None else self._to_device(bsw))
+        return self._format_results(self._logs(), return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True,
+                      return_dict=False):
+        """Evaluates the model on a single batch; returns values like `evaluate`."""
+        self._assert_compiled("evaluating it (test_on_batch)")
+        adapter = da.ArrayDataAdapter(x, y, sample_weight, batch_size=_num_samples(x))
+        bx, by, bsw = next(iter(adapter))
+        if reset_metrics and self._compiled_loss is not None:
+            self.reset_metrics()
+        self.test_step(self._to_device(bx), self._to_device(by),
+                       None if bsw is None else self._to_device(bsw))
+        return self._format_results(self._logs(), return_dict)
+
+    def predict_on_batch(self, x):
+        """Returns predictions (NumPy) for a single batch."""
+        adapter = da.ArrayDataAdapter(x, batch_size=_num_samples(x))
+        bx = next(iter(adapter))[0]
+        out = self.predict_step(self._to_device(bx))
+        return da.pack_like(out, [t.numpy() for t in flatten(out)])
+
+
+# ---------------------------------------------------------------------- helpers
+def _to_float(value):
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, (float, int)):
+        return float(value)
+    return float(backend_module.backend_of(value).to_numpy(value))
+
+
+def _batch_size(x):
+    return int(flatten(x)[0].shape[0])
+
+
+def _num_samples(x):
+    first = flatten(da._normalize(x, "x"))[0]
+    return len(first)
+
+
+def _is_stream(x):
+    try:
+        from gkeras.training import generator_adapter
+    except ImportError:
+        return False
+    return generator_adapter.handles(x)
+
+
+def _resolve_verbose(verbose):
+    if verbose == "auto":
+        return 1 if getattr(sys.stdout, "isatty", lambda: False)() else 2
+    return int(verbose)
