@@ -23,7 +23,7 @@ def set_floatx(value):
         value: one of `"float16"`, `"float32"` or `"float64"`.
     """
     global _FLOATX
-    value = str(value)
+    value = getattr(value, "name", None) or getattr(value, "__name__", None) or str(value)
     if value not in _VALID_FLOATX:
         raise ValueError(f"Unknown floatx type: {value!r}. Expected one of {list(_VALID_FLOATX)}.")
     _FLOATX = value
@@ -35,9 +35,19 @@ def epsilon():
 
 
 def set_epsilon(value):
-    """Sets the fuzz factor used in numeric expressions."""
+    """Sets the fuzz factor used in numeric expressions.
+
+    Args:
+        value: a non-negative float.
+    """
     global _EPSILON
-    _EPSILON = float(value)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"epsilon must be a float, got {value!r}.") from None
+    if not value >= 0:
+        raise ValueError(f"epsilon must be a non-negative float, got {value}.")
+    _EPSILON = value
 
 
 def image_data_format():
@@ -46,8 +56,13 @@ def image_data_format():
 
 
 def set_image_data_format(data_format):
-    """Sets the image layout; only `"channels_last"` is supported."""
+    """Sets the image layout; only `"channels_last"` is supported.
+
+    Args:
+        data_format: `"channels_last"`.
+    """
     global _IMAGE_DATA_FORMAT
+    data_format = str(data_format).lower()
     if data_format != "channels_last":
         raise ValueError(
             f"Unsupported image_data_format {data_format!r}: gkeras supports 'channels_last' only."

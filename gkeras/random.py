@@ -84,3 +84,44 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     dtype = dtype or backend_module.floatx()
     values = _resolve(seed).normal(mean, stddev, size=tuple(shape)).astype(dtype)
     return Tensor(backend_module.get_backend().asarray(values))
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """A Tensor of normal samples redrawn until within two standard deviations of `mean`."""
+    from gkeras.autodiff import Tensor
+
+    dtype = dtype or backend_module.floatx()
+    rng = _resolve(seed)
+    values = rng.standard_normal(size=tuple(shape))
+    outside = np.abs(values) > 2
+    while outside.any():  # each pass redraws ~5% of what is left, so this ends quickly
+        values[outside] = rng.standard_normal(size=int(outside.sum()))
+        outside = np.abs(values) > 2
+    values = (values * stddev + mean).astype(dtype)
+    return Tensor(backend_module.get_backend().asarray(values))
+
+
+def randint(shape, minval, maxval, dtype="int32", seed=None):
+    """A Tensor of integers drawn uniformly from `[minval, maxval)`."""
+    from gkeras.autodiff import Tensor
+
+    values = _resolve(seed).integers(minval, maxval, size=tuple(shape)).astype(dtype)
+    return Tensor(backend_module.get_backend().asarray(values))
+
+
+def shuffle(x, axis=0, seed=None):
+    """Returns `x` with its entries permuted along `axis` (no gradient)."""
+    from gkeras.autodiff import Tensor, as_tensor
+    from gkeras.backend import backend_of
+
+    x = as_tensor(x)
+    order = _resolve(seed).permutation(x.shape[axis])
+    bk = backend_of(x.data)
+    return Tensor(bk.xp.take(x.data, bk.asarray(order), axis=axis))
+
+
+def dropout(inputs, rate, noise_shape=None, seed=None):
+    """`keras.random.dropout`: zeroes entries with probability `rate`, scales the rest."""
+    from gkeras.ops.nn import dropout as _dropout
+
+    return _dropout(inputs, rate, noise_shape=noise_shape, seed=seed)

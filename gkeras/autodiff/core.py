@@ -4,11 +4,12 @@ A `Tensor` wraps one backend array. A `Function` maps raw arrays to raw arrays i
 and maps output gradients to input gradients in `backward`; calling it on tensors records
 the graph. `Tensor.backward()` walks that graph once in generation order, accumulates
 gradients on the leaves that require them and frees everything else as it goes.
+
+Gradients are raw arrays, never Tensors, so the engine is first-order only by construction.
 """
 
 import contextlib
 import heapq
-import itertools
 import weakref
 
 import numpy as np
@@ -23,7 +24,13 @@ class _GradMode:
 
 @contextlib.contextmanager
 def no_grad():
-    """Context manager that records no graph: ops run on raw arrays and keep nothing for backward."""
+    """Context manager that records no graph: ops run on raw arrays and keep nothing for backward.
+
+    Example:
+
+    >>> with no_grad():
+    ...     y = ops.relu(x)   # y.requires_grad is False, nothing is kept for backward
+    """
     previous = _GradMode.enabled
     _GradMode.enabled = False
     try:
@@ -44,7 +51,14 @@ def enable_grad():
 
 
 def is_grad_enabled():
+    """Returns whether ops called now record the graph for `backward()`."""
     return _GradMode.enabled
+
+
+def _owner(array):
+    """The array that owns `array`'s memory (itself unless it is a view)."""
+    base = array.base
+    return array if base is None else base
 
 
 class Tensor:
@@ -52,7 +66,8 @@ class Tensor:
 
     Attributes:
         data: the backend array (NumPy or CuPy).
-        grad: the accumulated gradient (a raw array of the same shape) or `None`.
+        grad: the accumulated gradient of a leaf (a raw array of the same shape) or `None`.
+            Intermediate (non-leaf) tensors never keep a gradient.
         requires_grad: whether gradients flow to this tensor.
     """
 
@@ -69,7 +84,7 @@ class Tensor:
     # ------------------------------------------------------------ array facts
     @property
     def shape(self):
-        return tuple(self.data.shape)
+        return self.data.shape  # NumPy and CuPy shapes are already tuples
 
     @property
     def ndim(self):
@@ -113,85 +128,168 @@ class Tensor:
     def backward(self, grad=None, retain_graph=False):
         """Accumulates d(self)/d(leaf) into `.grad` of every leaf that requires it.
 
+        Functions are visited from the highest generation down, so a tensor used by several
+        functions (a diamond, a shared layer) receives the sum of all its gradients before
+        its own creator runs. Intermediate gradients live only during the pass; afterwards
+        the graph is released (inputs and saved arrays dropped) unless `retain_graph`.
+
         Args:
             grad: the upstream gradient (raw array or Tensor); ones when `None`.
-            retain_graph: keep the graph (and intermediate gradients) for another backward.
+            retain_graph: keep the graph for another `backward()` through it.
         """
-        xp = backend_of(self.data).xp
+        bk = backend_of(self.data)
         if grad is None:
-            grad = xp.ones_like(self.data)
-        elif isinstance(grad, Tensor):
-            grad = grad.data
-        self.grad = grad
+            grad = bk.xp.ones_like(self.data)
+            handed = set()
+        else:
+            grad = to_array(grad, bk)
+            if tuple(grad.shape) != self.shape:
+                raise ValueError(
+                    f"backward: the gradient has shape {tuple(grad.shape)} but the tensor has "
+                    f"shape {self.shape}."
+                )
+            if grad.dtype != self.data.dtype:
+                grad = grad.astype(self.data.dtype)
+            handed = {id(_owner(grad))}  # never store the caller's array as a leaf gradient
+        if not self.requires_grad:
+            return
+        if self.creator is None:
+            _accumulate_leaf(self, grad, handed)
+            return
 
-        queue, seen, order = [], set(), itertools.count()
-
-        def push(fn):
-            if fn is not None and fn not in seen:
-                seen.add(fn)
-                heapq.heappush(queue, (-fn.generation, next(order), fn))
-
-        push(self.creator)
+        # Gradients of non-leaf tensors waiting for their creator. Holding the tensor keeps
+        # it (and so the weak reference from its creator) alive until it is consumed.
+        pending = {id(self): (self, grad)}
+        order = 0
+        queue = [(-self.creator.generation, order, self.creator)]
+        seen = {self.creator}
         while queue:
             fn = heapq.heappop(queue)[2]
-            outputs = [ref() for ref in fn.outputs]
-            gys = [o.grad if o is not None else None for o in outputs]
-            present = next((g for g in gys if g is not None), None)
-            if present is None:
-                fn.release()
-                continue
-            xp = backend_of(present).xp
-            gys = [
-                g if g is not None else xp.zeros(shape, dtype)
-                for g, (shape, dtype) in zip(gys, fn.output_meta)
-            ]
+            refs = fn.outputs
+            if refs is None:
+                raise RuntimeError(
+                    f"backward: the graph through {type(fn).__name__} was already freed by an "
+                    "earlier backward(); pass retain_graph=True to the first call to go through "
+                    "it twice."
+                )
+            gys = []
+            missing = False
+            for ref in refs:
+                out = ref()
+                entry = pending.pop(id(out), None) if out is not None else None
+                if entry is None:
+                    missing = True
+                    gys.append(None)
+                else:
+                    gys.append(entry[1])
+            if missing and not fn.accepts_none_grads:
+                xp = backend_of(next(g for g in gys if g is not None)).xp
+                gys = [
+                    g if g is not None else xp.zeros(shape, dtype)
+                    for g, (shape, dtype) in zip(gys, fn.output_meta)
+                ]
             gxs = fn.backward(*gys)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             for x, gx in zip(fn.inputs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
-                x.grad = gx if x.grad is None else x.grad + gx
-                push(x.creator)
+                data = x.data
+                if gx.shape != data.shape:
+                    raise RuntimeError(
+                        f"{type(fn).__name__}.backward returned a gradient of shape "
+                        f"{tuple(gx.shape)} for an input of shape {tuple(data.shape)}."
+                    )
+                if gx.dtype is not data.dtype and gx.dtype != data.dtype:
+                    gx = gx.astype(data.dtype)
+                creator = x.creator
+                if creator is None:
+                    _accumulate_leaf(x, gx, handed)
+                    continue
+                key = id(x)
+                entry = pending.get(key)
+                pending[key] = (x, gx) if entry is None else (x, entry[1] + gx)
+                if creator not in seen:
+                    seen.add(creator)
+                    order += 1
+                    heapq.heappush(queue, (-creator.generation, order, creator))
             if not retain_graph:
-                for o in outputs:
-                    if o is not None and o is not self:
-                        o.grad = None  # intermediate gradients are not needed any more
                 fn.release()
+
+
+def _accumulate_leaf(x, gx, handed):
+    """Adds `gx` into leaf `x.grad`, copying it when its memory is already some leaf's grad.
+
+    A backward may hand the same array to two inputs (`a + b` gives both `gy`); without the
+    copy, an optimizer that scales one gradient in place would silently change the other.
+    """
+    if isinstance(gx, np.generic):
+        gx = np.asarray(gx)
+    if x.grad is None:
+        owner = id(_owner(gx))
+        if owner in handed:
+            gx = gx.copy()
+        else:
+            handed.add(owner)
+        x.grad = gx
+    else:
+        x.grad = x.grad + gx
 
 
 class Function:
     """Base class of differentiable ops.
 
     Subclasses implement `forward(*arrays)` returning an array (or tuple of arrays) and
-    `backward(*grads)` returning one gradient per input (or `None` for a non-differentiable one).
-    Non-array arguments (axes, flags) are given to the constructor.
+    `backward(*grads)` returning one gradient per input (or `None` for a non-differentiable
+    one). Non-array arguments (axes, flags) are given to the constructor; arrays the backward
+    needs are saved on `self` in `forward`. A Function object is used for one call only.
+
+    `backward` must not write into the gradients it receives: the engine may hand the same
+    array to several consumers. Output gradients that no consumer produced arrive as zeros,
+    or as `None` when the subclass sets `accepts_none_grads = True`.
     """
 
     generation = 0
     inputs = ()
     outputs = ()
     output_meta = ()
+    accepts_none_grads = False
 
     def __call__(self, *inputs):
-        tensors = as_tensors(inputs)
-        ys = self.forward(*[t.data for t in tensors])
+        if "outputs" in self.__dict__:
+            # a second call would overwrite what the first call's backward needs
+            raise RuntimeError(
+                f"This {type(self).__name__} instance is already part of a graph; create a "
+                "new Function object for every call."
+            )
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                inputs = as_tensors(inputs)
+                break
+        ys = self.forward(*[t.data for t in inputs])
         single = not isinstance(ys, tuple)
+        # NumPy reductions return scalars; keep every Tensor's data a real array
         if single:
-            ys = (ys,)
-        outputs = [Tensor(y) for y in ys]
-        if _GradMode.enabled and any(t.requires_grad for t in tensors):
-            self.generation = max(t.generation for t in tensors)
-            for out in outputs:
-                out.creator = self
-                out.generation = self.generation + 1
-                out.requires_grad = True
-            self.inputs = tensors
-            self.outputs = [weakref.ref(out) for out in outputs]
-            self.output_meta = [(y.shape, y.dtype) for y in ys]
+            outputs = (Tensor(np.asarray(ys) if isinstance(ys, np.generic) else ys),)
         else:
-            self.release()
-        return outputs[0] if single else outputs
+            outputs = tuple(Tensor(np.asarray(y) if isinstance(y, np.generic) else y) for y in ys)
+        if _GradMode.enabled:
+            generation = -1
+            for t in inputs:
+                if t.requires_grad and t.generation > generation:
+                    generation = t.generation
+            if generation >= 0:
+                self.generation = generation
+                generation += 1
+                for out in outputs:
+                    out.creator = self
+                    out.generation = generation
+                    out.requires_grad = True
+                self.inputs = inputs
+                self.outputs = [weakref.ref(out) for out in outputs]
+                if not single:
+                    self.output_meta = [(out.data.shape, out.data.dtype) for out in outputs]
+        return outputs[0] if single else list(outputs)
 
     def forward(self, *xs):
         raise NotImplementedError
@@ -200,15 +298,27 @@ class Function:
         raise NotImplementedError
 
     def release(self):
-        """Drops every reference kept for the backward pass."""
-        self.inputs = ()
-        self.outputs = ()
+        """Drops every reference kept for the backward pass (inputs and saved arrays)."""
+        self.__dict__.clear()
+        self.outputs = None  # marks the graph through this function as freed
 
 
 def as_tensors(values):
-    """Wraps raw values as Tensors on the backend (and, for Python scalars, dtype) of the others."""
-    like = next((v for v in values if isinstance(v, Tensor)), None)
-    if like is not None and all(isinstance(v, Tensor) for v in values):
+    """Wraps raw values as Tensors on the backend of the Tensors among them.
+
+    Python scalars take the dtype of the first float Tensor (or of the first Tensor when none
+    is float), so `x * 2` keeps `x`'s dtype; a Python float next to integer tensors becomes
+    `floatx()` instead of being truncated.
+    """
+    like = None
+    all_tensors = True
+    for v in values:
+        if isinstance(v, Tensor):
+            if like is None or (like.dtype.kind != "f" and v.dtype.kind == "f"):
+                like = v
+        else:
+            all_tensors = False
+    if all_tensors:
         return values
     bk = backend_of(like.data) if like is not None else backend_module.get_backend()
     out = []
@@ -216,7 +326,10 @@ def as_tensors(values):
         if isinstance(value, Tensor):
             out.append(value)
         elif isinstance(value, (int, float, bool)) and like is not None:
-            out.append(Tensor(bk.xp.asarray(value, dtype=like.dtype)))
+            dtype = like.dtype
+            if isinstance(value, float) and dtype.kind not in "fc":
+                dtype = backend_module.floatx()
+            out.append(Tensor(bk.xp.asarray(value, dtype=dtype)))
         else:
             out.append(Tensor(to_array(value, bk)))
     return out
@@ -225,16 +338,16 @@ def as_tensors(values):
 def to_array(value, bk=None):
     """Converts a scalar, list, NumPy or CuPy array to an array of backend `bk`.
 
-    Python floats become `floatx()`; NumPy arrays keep their dtype.
+    Python floats (and lists of them) become `floatx()`; NumPy arrays keep their dtype.
     """
     if isinstance(value, Tensor):
         value = value.data
     bk = bk or backend_module.get_backend()
     if bk.owns(value):
         return value
-    if hasattr(value, "__cuda_array_interface__") and not bk.owns(value):
+    if hasattr(value, "__cuda_array_interface__"):
         value = backend_of(value).to_numpy(value)
-    if isinstance(value, (float, list, tuple)) and not isinstance(value, bool):
+    if type(value) in (float, list, tuple):
         arr = np.asarray(value)
         if arr.dtype.kind == "f":
             arr = arr.astype(backend_module.floatx())

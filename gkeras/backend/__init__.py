@@ -6,6 +6,7 @@ Dispatch follows the data (`backend_of(array)`); placement follows the configura
 
 import sys
 
+from gkeras.backend.numpy_backend import NumpyBackend
 from gkeras.config import (  # noqa: F401  (Keras exposes these under keras.backend)
     epsilon,
     floatx,
@@ -15,12 +16,13 @@ from gkeras.config import (  # noqa: F401  (Keras exposes these under keras.back
     set_floatx,
     set_image_data_format,
 )
-from gkeras.backend.numpy_backend import NumpyBackend
 
 _NUMPY = NumpyBackend()
 _active = None  # the placement backend, chosen on first use
-_cupy_backend = None  # cached CuPy backend, or the reason it cannot be used
-_cupy_error = None
+_cupy_backend = None  # the CuPy backend once the probe passed
+_cupy_error = None  # why CuPy cannot be used here, once the probe failed
+_cupy_missing = False  # the probe failed only because CuPy is not installed
+_fallback_reported = False
 
 
 def _load_cupy():
@@ -28,7 +30,7 @@ def _load_cupy():
 
     The probe (import, device present, one raw kernel compiled and run) happens once per process.
     """
-    global _cupy_backend, _cupy_error
+    global _cupy_backend, _cupy_error, _cupy_missing
     if _cupy_backend is not None:
         return _cupy_backend
     if _cupy_error is not None:
@@ -39,6 +41,7 @@ def _load_cupy():
         probe()
         _cupy_backend = CupyBackend()
     except Exception as exc:  # any failure means "no usable GPU here"
+        _cupy_missing = isinstance(exc, ModuleNotFoundError) and exc.name == "cupy"
         _cupy_error = (
             f"The CuPy backend cannot run here: {type(exc).__name__}: {exc}. "
             "Install CuPy for your CUDA version with `pip install gkeras[cuda12]` "
@@ -57,8 +60,8 @@ def set_backend(name):
     Returns:
         The active Backend object.
     """
-    global _active
-    name = str(name).lower()
+    global _active, _fallback_reported
+    name = str(name).strip().lower()
     if name == "numpy":
         _active = _NUMPY
     elif name == "cupy":
@@ -67,7 +70,10 @@ def set_backend(name):
         try:
             _active = _load_cupy()
         except RuntimeError as exc:
-            if not _quiet_auto_fallback(exc):
+            # CuPy simply not being installed is the normal CPU case: say nothing then,
+            # and say the reason once per process otherwise.
+            if not _cupy_missing and not _fallback_reported:
+                _fallback_reported = True
                 print(f"gkeras: using the NumPy backend ({_short_reason(exc)})", file=sys.stderr)
             _active = _NUMPY
     else:
@@ -79,11 +85,6 @@ def _short_reason(exc):
     return str(exc).split(". Install")[0].replace("The CuPy backend cannot run here: ", "")
 
 
-def _quiet_auto_fallback(exc):
-    # CuPy simply not being installed is the normal CPU case: say nothing.
-    return "No module named 'cupy'" in str(exc)
-
-
 def get_backend():
     """Returns the active placement Backend, choosing it from `GKERAS_BACKEND` on first use."""
     if _active is None:
@@ -92,7 +93,7 @@ def get_backend():
 
 
 def backend():
-    """Returns the name of the active backend (`"numpy"` or `"cupy"`), like `keras.backend.backend()`."""
+    """Returns the active backend's name (`"numpy"` or `"cupy"`), as `keras.backend.backend()`."""
     return get_backend().name
 
 

@@ -11,7 +11,17 @@ import numpy as np
 
 # Activations the fused dense epilogue understands (kernels/dense.cu has the same list).
 DENSE_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu")
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def sigmoid(xp, x):
+    """The logistic function, accurate to the last bit in both tails and free of overflow.
+
+    `1 / (1 + e^-|x|)` is computed once; for negative `x` the result is `e^x / (1 + e^x)`,
+    which keeps full relative precision where `0.5 * (1 + tanh(x / 2))` would round to 0.
+    """
+    e = xp.exp(-xp.abs(x))
+    r = 1 / (1 + e)
+    return xp.where(x >= 0, r, e * r)
 
 
 class NumpyBackend:
@@ -59,11 +69,7 @@ class NumpyBackend:
         if activation == "relu":
             return xp.maximum(z, 0, out=z)
         if activation == "sigmoid":
-            # 0.5 * (1 + tanh(z / 2)) equals the logistic function and never overflows exp.
-            y = xp.tanh(z * 0.5)
-            y += 1
-            y *= 0.5
-            return y
+            return sigmoid(xp, z)
         if activation == "tanh":
             return xp.tanh(z)
         if activation == "gelu":
@@ -115,8 +121,9 @@ class NumpyBackend:
         y = self.activation_forward(z.copy() if keep_z else z, activation, alpha)
         return y, (z if keep_z else None)
 
-    def dense_backward(self, gy, x, W, y, z=None, activation="linear", alpha=0.0,
-                       has_bias=True, need_gx=True):
+    def dense_backward(
+        self, gy, x, W, y, z=None, activation="linear", alpha=0.0, has_bias=True, need_gx=True
+    ):
         """Gradients of `dense`. Returns `(gx, gW, gb)`; `gx`/`gb` are `None` when not needed."""
         gz = self.activation_backward(gy, y, z, activation, alpha)
         gW = x.T @ gz  # gW = x^T gz
@@ -127,7 +134,7 @@ class NumpyBackend:
     # ------------------------------------------------------------------ conv2d
     @staticmethod
     def conv2d_geometry(in_size, kernel, stride, dilation, padding):
-        """Output size and (before, after) padding along one spatial axis, as Keras computes them."""
+        """Output size and (before, after) padding along one spatial axis, as Keras computes it."""
         effective = (kernel - 1) * dilation + 1
         if padding == "valid":
             if in_size < effective:
@@ -167,8 +174,9 @@ class NumpyBackend:
             y += b
         return y.reshape(n, oh, ow, f)
 
-    def conv2d_backward_filter(self, x, gy, kernel_shape, strides=(1, 1), padding="valid",
-                               dilation=(1, 1)):
+    def conv2d_backward_filter(
+        self, x, gy, kernel_shape, strides=(1, 1), padding="valid", dilation=(1, 1)
+    ):
         """dL/dW for `conv2d`: `gW = cols^T gy` with the same im2col as the forward."""
         kh, kw, c, f = kernel_shape
         cols = self._padded_windows(x, (kh, kw), strides, padding, dilation)
@@ -176,8 +184,9 @@ class NumpyBackend:
         gW = cols.reshape(n * oh * ow, kh * kw * c).T @ gy.reshape(n * oh * ow, f)
         return gW.reshape(kernel_shape)
 
-    def conv2d_backward_input(self, gy, W, input_shape, strides=(1, 1), padding="valid",
-                              dilation=(1, 1)):
+    def conv2d_backward_input(
+        self, gy, W, input_shape, strides=(1, 1), padding="valid", dilation=(1, 1)
+    ):
         """dL/dx for `conv2d`: `gcols = gy W^T`, then col2im (one strided add per kernel tap)."""
         xp = self.xp
         n, h, w, c = input_shape
@@ -186,7 +195,7 @@ class NumpyBackend:
         dh, dw = dilation
         oh, (pt, pb) = self.conv2d_geometry(h, kh, sh, dh, padding)
         ow, (pl, pr) = self.conv2d_geometry(w, kw, sw, dw, padding)
-        gcols = (gy.reshape(n * oh * ow, f) @ W.reshape(kh * kw * c, f).T)
+        gcols = gy.reshape(n * oh * ow, f) @ W.reshape(kh * kw * c, f).T
         gcols = gcols.reshape(n, oh, ow, kh, kw, c)
         gxp = xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=gy.dtype)
         for i in range(kh):
@@ -194,7 +203,7 @@ class NumpyBackend:
                 rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
                 cols_ = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
                 gxp[:, rows, cols_, :] += gcols[:, :, :, i, j, :]
-        return gxp[:, pt:pt + h, pl:pl + w, :]
+        return gxp[:, pt : pt + h, pl : pl + w, :]
 
     # ---------------------------------------------------- softmax cross-entropy
     def softmax_crossentropy(self, logits, labels):
@@ -213,8 +222,8 @@ class NumpyBackend:
         sum_exp = exp.sum(axis=1, keepdims=True)
         log_sum = xp.log(sum_exp)
         if labels.ndim == 1:
-            picked = xp.take_along_axis(shifted, labels.reshape(-1, 1).astype(xp.intp), axis=1)
-            loss = (log_sum - picked)[:, 0]
+            picked = shifted[xp.arange(shifted.shape[0]), labels.astype(xp.intp, copy=False)]
+            loss = log_sum[:, 0] - picked
         else:
             loss = (labels * (log_sum - shifted)).sum(axis=1)
         exp /= sum_exp
@@ -227,7 +236,7 @@ class NumpyBackend:
         if labels.ndim == 1:
             glogits = probs * g
             rows = xp.arange(probs.shape[0])
-            glogits[rows, labels.astype(xp.intp)] -= g[:, 0]
+            glogits[rows, labels.astype(xp.intp, copy=False)] -= g[:, 0]
             return glogits
         t = labels.astype(probs.dtype, copy=False)
         return (probs * t.sum(axis=1, keepdims=True) - t) * g

@@ -18,26 +18,31 @@ from gkeras.ops.activations import (  # noqa: F401
     swish,
     tanh,
 )
+from gkeras.ops.conv import (  # noqa: F401
+    average_pool,
+    avg_pool2d,
+    conv,
+    conv2d,
+    max_pool,
+    max_pool2d,
+)
 from gkeras.ops.math import (  # noqa: F401
     abs,
     absolute,
     add,
-    argmax,
-    argmin,
     clip,
     divide,
     equal,
     exp,
+    expm1,
     greater,
     greater_equal,
     less,
     less_equal,
     log,
+    log1p,
     matmul,
-    max,
     maximum,
-    mean,
-    min,
     minimum,
     multiply,
     negative,
@@ -47,21 +52,29 @@ from gkeras.ops.math import (  # noqa: F401
     sqrt,
     square,
     subtract,
-    sum,
     sum_to,
+    true_divide,
     where,
 )
 from gkeras.ops.nn import (  # noqa: F401
-    avg_pool2d,
     batch_norm,
     batch_normalization,
-    conv2d,
     dense,
     dropout,
     embedding,
     layer_norm,
-    max_pool2d,
     softmax_cross_entropy,
+)
+from gkeras.ops.reduction import (  # noqa: F401
+    argmax,
+    argmin,
+    logsumexp,
+    max,
+    mean,
+    min,
+    std,
+    sum,
+    var,
 )
 from gkeras.ops.shape import (  # noqa: F401
     broadcast_to,
@@ -80,9 +93,7 @@ from gkeras.ops.shape import (  # noqa: F401
     transpose,
 )
 
-conv = conv2d  # Keras's name for the N-d convolution op (gkeras implements 2-D)
-max_pool = max_pool2d
-average_pool = avg_pool2d
+layer_normalization = layer_norm  # Keras's newer name
 
 
 def _install_tensor_operators():
@@ -109,8 +120,8 @@ def _install_tensor_operators():
     Tensor.__lt__ = less
     Tensor.__le__ = less_equal
     Tensor.T = property(lambda self: transpose(self))
-    Tensor.reshape = lambda self, *shape: reshape(
-        self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
+    Tensor.reshape = lambda self, *dims: reshape(
+        self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims
     )
     Tensor.sum = lambda self, axis=None, keepdims=False: sum(self, axis, keepdims)
     Tensor.mean = lambda self, axis=None, keepdims=False: mean(self, axis, keepdims)

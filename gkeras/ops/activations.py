@@ -4,6 +4,7 @@ import math
 
 from gkeras.autodiff import Function
 from gkeras.backend import backend_of
+from gkeras.backend.numpy_backend import sigmoid as _sigmoid
 from gkeras.ops.math import xp_of
 
 
@@ -46,13 +47,13 @@ class ELU(_Elementwise):
         return (self.scale * xp.where(x > 0, x, neg)).astype(x.dtype, copy=False)
 
     def df(self, xp, x, y):
-        # for x <= 0: y = s a (e^x - 1), so dy/dx = s a e^x = y + s a
-        return xp.where(x > 0, self.scale, y + self.scale * self.alpha).astype(x.dtype, copy=False)
+        # for x < 0: y = s a (e^x - 1), so dy/dx = s a e^x = y + s a; at 0 the slope is s (TF)
+        return xp.where(x < 0, y + self.scale * self.alpha, self.scale).astype(x.dtype, copy=False)
 
 
 class Sigmoid(_Elementwise):
     def f(self, xp, x):
-        return (0.5 * (1 + xp.tanh(0.5 * x))).astype(x.dtype, copy=False)
+        return _sigmoid(xp, x)
 
     def df(self, xp, x, y):
         return y * (1 - y)
@@ -72,15 +73,16 @@ class Softplus(_Elementwise):
         return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
     def df(self, xp, x, y):
-        return (0.5 * (1 + xp.tanh(0.5 * x))).astype(x.dtype, copy=False)
+        return _sigmoid(xp, x)  # softplus' = sigmoid
 
 
 class SiLU(_Elementwise):
     def f(self, xp, x):
-        return x * (0.5 * (1 + xp.tanh(0.5 * x)))
+        self.s = _sigmoid(xp, x)
+        return x * self.s
 
     def df(self, xp, x, y):
-        s = 0.5 * (1 + xp.tanh(0.5 * x))
+        s = self.s
         return s * (1 + x * (1 - s))  # d/dx x s(x) = s + x s (1 - s)
 
 
@@ -140,32 +142,78 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def relu(x):
-    """Rectified linear unit: `max(x, 0)`."""
+    """Rectified linear unit: `max(x, 0)` (gradient 0 at 0).
+
+    Args:
+        x: a tensor or array-like.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
     return ReLU()(x)
 
 
 def leaky_relu(x, negative_slope=0.2):
-    """`x` for positive inputs, `negative_slope * x` otherwise."""
+    """Leaky ReLU: `x` for positive inputs, `negative_slope * x` otherwise.
+
+    Args:
+        x: a tensor or array-like.
+        negative_slope: the slope for negative inputs (Keras's default 0.2).
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
     return LeakyReLU(negative_slope)(x)
 
 
 def elu(x, alpha=1.0):
-    """Exponential linear unit: `x` if positive, `alpha * (exp(x) - 1)` otherwise."""
+    """Exponential linear unit: `x` if positive, `alpha * (exp(x) - 1)` otherwise.
+
+    Args:
+        x: a tensor or array-like.
+        alpha: the scale of the negative part.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
     return ELU(alpha)(x)
 
 
 def selu(x):
-    """Scaled ELU with the self-normalising constants."""
+    """Scaled ELU with the self-normalising constants (alpha 1.67326, scale 1.05070).
+
+    Args:
+        x: a tensor or array-like.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
     return ELU(_SELU_ALPHA, _SELU_SCALE)(x)
 
 
 def gelu(x, approximate=True):
-    """Gaussian error linear unit (tanh approximation by default, as `keras.ops.gelu`)."""
+    """Gaussian error linear unit `x * Phi(x)`.
+
+    Args:
+        x: a tensor or array-like.
+        approximate: use the tanh approximation (the default of `keras.ops.gelu`)
+            instead of the exact erf form.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
     return GELU(approximate)(x)
 
 
 def silu(x):
-    """Sigmoid linear unit `x * sigmoid(x)` (also called swish)."""
+    """Sigmoid linear unit `x * sigmoid(x)` (also called swish).
+
+    Args:
+        x: a tensor or array-like.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
     return SiLU()(x)
 
 
@@ -173,25 +221,62 @@ swish = silu
 
 
 def sigmoid(x):
-    """Logistic function `1 / (1 + exp(-x))`."""
+    """Logistic function `1 / (1 + exp(-x))`, accurate in both tails.
+
+    Args:
+        x: a tensor or array-like.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
     return Sigmoid()(x)
 
 
 def tanh(x):
-    """Hyperbolic tangent."""
+    """Hyperbolic tangent.
+
+    Args:
+        x: a tensor or array-like.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
     return Tanh()(x)
 
 
 def softplus(x):
-    """`log(1 + exp(x))`, stable for large `|x|`."""
+    """Softplus `log(1 + exp(x))`, stable for large `|x|`.
+
+    Args:
+        x: a tensor or array-like.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
     return Softplus()(x)
 
 
 def softmax(x, axis=-1):
-    """Softmax over `axis`."""
+    """Softmax over `axis`: `exp(x) / sum(exp(x))`, shifted by the max for stability.
+
+    Args:
+        x: a tensor or array-like.
+        axis: the axis (or axes) to normalise over.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
     return Softmax(axis)(x)
 
 
 def log_softmax(x, axis=-1):
-    """Log of the softmax over `axis`, computed stably."""
+    """Log of the softmax over `axis`: `x - logsumexp(x)`, stable for huge logits.
+
+    Args:
+        x: a tensor or array-like.
+        axis: the axis (or axes) to normalise over.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
     return LogSoftmax(axis)(x)

@@ -1,20 +1,19 @@
-"""Neural-network ops: the kernel-backed dense / conv2d / softmax-cross-entropy, pooling,
-dropout, normalisation and embedding lookup."""
+"""Neural-network ops: the kernel-backed dense and softmax-cross-entropy, dropout,
+normalisation and embedding lookup. Convolution and pooling live in `gkeras.ops.conv`."""
 
 from gkeras.autodiff import Function, Tensor, as_tensor
 from gkeras.backend import backend_of
 from gkeras.backend.numpy_backend import DENSE_ACTIVATIONS
 from gkeras.ops import math as m
+from gkeras.ops.conv import (  # noqa: F401  (re-exported: they used to live here)
+    AvgPool2D,
+    Conv2DFunction,
+    MaxPool2D,
+    avg_pool2d,
+    conv2d,
+    max_pool2d,
+)
 from gkeras.ops.shape import reshape, take
-
-
-def _pair(value, name):
-    if isinstance(value, int):
-        return (value, value)
-    value = tuple(value)
-    if len(value) != 2 or not all(isinstance(v, int) for v in value):
-        raise ValueError(f"`{name}` must be an int or a pair of ints, got {value!r}.")
-    return value
 
 
 # -------------------------------------------------------------------------- dense
@@ -32,8 +31,15 @@ class DenseFunction(Function):
         x, W = self.inputs[0], self.inputs[1]
         has_bias = len(self.inputs) > 2
         gx, gW, gb = backend_of(gy).dense_backward(
-            gy, x.data, W.data, self.y, self.z, self.activation, self.alpha,
-            has_bias=has_bias, need_gx=x.requires_grad,
+            gy,
+            x.data,
+            W.data,
+            self.y,
+            self.z,
+            self.activation,
+            self.alpha,
+            has_bias=has_bias,
+            need_gx=x.requires_grad,
         )
         return (gx, gW, gb) if has_bias else (gx, gW)
 
@@ -45,180 +51,32 @@ def dense(x, kernel, bias=None, activation="linear", alpha=0.0):
         x: (..., I) inputs.
         kernel: (I, U) weights.
         bias: optional (U,) bias.
-        activation: one of `linear, relu, sigmoid, tanh, gelu, leaky_relu, elu`.
+        activation: one of `linear, relu, sigmoid, tanh, gelu, leaky_relu, elu` (gelu is
+            the exact erf form, as `keras.activations.gelu`).
         alpha: the slope of leaky_relu or the alpha of elu.
+
+    Returns:
+        (..., U) outputs.
     """
     if activation not in DENSE_ACTIVATIONS:
         raise ValueError(
             f"dense: unknown activation {activation!r}. Expected one of {list(DENSE_ACTIVATIONS)}."
         )
-    x = as_tensor(x)
+    x, kernel = as_tensor(x), as_tensor(kernel)
+    if kernel.ndim != 2 or x.ndim < 1 or x.shape[-1] != kernel.shape[0]:
+        raise ValueError(
+            f"dense: expected x (..., I) and kernel (I, U) with matching I; got x {x.shape} "
+            f"and kernel {kernel.shape}."
+        )
+    if bias is not None:
+        bias = as_tensor(bias)
+        if bias.shape != (kernel.shape[1],):
+            raise ValueError(f"dense: bias must have shape ({kernel.shape[1]},), got {bias.shape}.")
     lead = x.shape[:-1]
     flat = x if x.ndim == 2 else reshape(x, (-1, x.shape[-1]))
     args = (flat, kernel) if bias is None else (flat, kernel, bias)
     y = DenseFunction(activation, alpha)(*args)
     return y if x.ndim == 2 else reshape(y, lead + (y.shape[-1],))
-
-
-# ------------------------------------------------------------------------- conv2d
-class Conv2DFunction(Function):
-    def __init__(self, strides, padding, dilation):
-        self.strides, self.padding, self.dilation = strides, padding, dilation
-
-    def forward(self, x, W, b=None):
-        return backend_of(x).conv2d(x, W, b, self.strides, self.padding, self.dilation)
-
-    def backward(self, gy):
-        bk = backend_of(gy)
-        x, W = self.inputs[0], self.inputs[1]
-        geometry = (self.strides, self.padding, self.dilation)
-        gx = bk.conv2d_backward_input(gy, W.data, x.shape, *geometry) if x.requires_grad else None
-        gW = bk.conv2d_backward_filter(x.data, gy, W.shape, *geometry)
-        if len(self.inputs) > 2:
-            return gx, gW, gy.sum(axis=(0, 1, 2))  # gb = sum of gy over N, H, W
-        return gx, gW
-
-
-def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1):
-    """2-D convolution over NHWC inputs.
-
-    Args:
-        x: (N, H, W, C) inputs.
-        kernel: (KH, KW, C, F) filters.
-        bias: optional (F,) bias.
-        strides: int or pair.
-        padding: `"valid"` or `"same"`.
-        dilation_rate: int or pair.
-
-    Returns:
-        (N, OH, OW, F) outputs.
-    """
-    x, kernel = as_tensor(x), as_tensor(kernel)
-    padding = str(padding).lower()
-    if padding not in ("valid", "same"):
-        raise ValueError(f"conv2d: unknown padding {padding!r}. Expected one of ['valid', 'same'].")
-    strides, dilation = _pair(strides, "strides"), _pair(dilation_rate, "dilation_rate")
-    if x.ndim != 4 or kernel.ndim != 4:
-        raise ValueError(
-            f"conv2d expects x of rank 4 (N, H, W, C) and kernel of rank 4 (KH, KW, C, F); "
-            f"got x {x.shape} and kernel {kernel.shape}."
-        )
-    if x.shape[-1] != kernel.shape[2]:
-        raise ValueError(
-            f"conv2d: input has {x.shape[-1]} channels but the kernel expects {kernel.shape[2]} "
-            f"(x {x.shape}, kernel {kernel.shape})."
-        )
-    if padding == "valid":
-        for axis, name in ((1, "height"), (2, "width")):
-            effective = (kernel.shape[axis - 1] - 1) * dilation[axis - 1] + 1
-            if x.shape[axis] < effective:
-                raise ValueError(
-                    f"conv2d: kernel {name} {effective} (dilated) is larger than the input "
-                    f"{name} {x.shape[axis]} with 'valid' padding (x {x.shape}, kernel "
-                    f"{kernel.shape})."
-                )
-    args = (x, kernel) if bias is None else (x, kernel, bias)
-    return Conv2DFunction(strides, padding, dilation)(*args)
-
-
-# ------------------------------------------------------------------------ pooling
-class _Pool2D(Function):
-    """Shared window bookkeeping of max and average pooling (NHWC)."""
-
-    def __init__(self, pool_size, strides, padding):
-        self.pool, self.strides, self.padding = pool_size, strides, padding
-
-    def _windows(self, x, fill):
-        bk = backend_of(x)
-        xp = bk.xp
-        n, h, w, c = x.shape
-        (kh, kw), (sh, sw) = self.pool, self.strides
-        oh, (pt, pb) = bk.conv2d_geometry(h, kh, sh, 1, self.padding)
-        ow, (pl, pr) = bk.conv2d_geometry(w, kw, sw, 1, self.padding)
-        self.geometry = (oh, ow, pt, pb, pl, pr)
-        if pt or pb or pl or pr:
-            x = xp.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=fill)
-        x = xp.ascontiguousarray(x)
-        s = x.strides
-        return xp.lib.stride_tricks.as_strided(
-            x, (n, oh, ow, kh, kw, c), (s[0], s[1] * sh, s[2] * sw, s[1], s[2], s[3])
-        )
-
-    def _scatter(self, per_tap):
-        """Adds per-tap gradients (N, OH, OW, KH, KW, C) back onto the input grid."""
-        x = self.inputs[0]
-        xp = backend_of(per_tap).xp
-        n, h, w, c = x.shape
-        (kh, kw), (sh, sw) = self.pool, self.strides
-        oh, ow, pt, pb, pl, pr = self.geometry
-        gxp = xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=per_tap.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                gxp[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :] += (
-                    per_tap[:, :, :, i, j, :]
-                )
-        return gxp[:, pt:pt + h, pl:pl + w, :]
-
-
-class MaxPool2D(_Pool2D):
-    def forward(self, x):
-        windows = self._windows(x, fill=-backend_of(x).xp.inf)
-        n, oh, ow, kh, kw, c = windows.shape
-        flat = windows.reshape(n, oh, ow, kh * kw, c)
-        self.argmax = flat.argmax(axis=3)
-        return flat.max(axis=3)
-
-    def backward(self, gy):
-        xp = backend_of(gy).xp
-        kh, kw = self.pool
-        taps = xp.arange(kh * kw).reshape(1, 1, 1, kh * kw, 1)
-        # the gradient goes to the first maximum of each window, like the argmax picked
-        per_tap = (taps == self.argmax[:, :, :, None, :]) * gy[:, :, :, None, :]
-        n, oh, ow, _, c = per_tap.shape
-        return self._scatter(per_tap.reshape(n, oh, ow, kh, kw, c))
-
-
-class AvgPool2D(_Pool2D):
-    def forward(self, x):
-        xp = backend_of(x).xp
-        windows = self._windows(x, fill=0)
-        total = windows.sum(axis=(3, 4))
-        # 'same' padding averages over the real (unpadded) pixels only, as Keras does
-        ones = xp.ones((1,) + x.shape[1:3] + (1,), dtype=x.dtype)
-        self.count = self._windows(ones, fill=0).sum(axis=(3, 4))
-        return total / self.count
-
-    def backward(self, gy):
-        xp = backend_of(gy).xp
-        kh, kw = self.pool
-        share = gy / self.count
-        per_tap = xp.broadcast_to(share[:, :, :, None, None, :], share.shape[:3] + (kh, kw) +
-                                  share.shape[3:])
-        return self._scatter(per_tap)
-
-
-def _pool_args(x, pool_size, strides, padding, op_name):
-    pool = _pair(pool_size, "pool_size")
-    strides = pool if strides is None else _pair(strides, "strides")
-    padding = str(padding).lower()
-    if padding not in ("valid", "same"):
-        raise ValueError(f"{op_name}: unknown padding {padding!r}. Expected 'valid' or 'same'.")
-    x = as_tensor(x)
-    if x.ndim != 4:
-        raise ValueError(f"{op_name} expects a rank-4 NHWC input, got shape {x.shape}.")
-    return x, pool, strides, padding
-
-
-def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
-    """Max pooling over NHWC inputs (`strides` defaults to `pool_size`)."""
-    x, pool, strides, padding = _pool_args(x, pool_size, strides, padding, "max_pool2d")
-    return MaxPool2D(pool, strides, padding)(x)
-
-
-def avg_pool2d(x, pool_size=2, strides=None, padding="valid"):
-    """Average pooling over NHWC inputs; 'same' padding excludes the padded pixels."""
-    x, pool, strides, padding = _pool_args(x, pool_size, strides, padding, "avg_pool2d")
-    return AvgPool2D(pool, strides, padding)(x)
 
 
 # ------------------------------------------------------------------------ dropout
@@ -237,9 +95,14 @@ def dropout(x, rate, noise_shape=None, seed=None):
     """Zeroes entries with probability `rate` and scales the rest by `1 / (1 - rate)`.
 
     Args:
+        x: the inputs.
         rate: drop probability in `[0, 1)`.
-        noise_shape: optional shape of the mask, broadcast against `x`.
-        seed: an int or a `gkeras.random.SeedGenerator`-like object with `next_generator()`.
+        noise_shape: optional shape of the mask, broadcast against `x` (`None` entries take
+            `x`'s size).
+        seed: an int or a `gkeras.random.SeedGenerator`.
+
+    Returns:
+        A tensor of `x`'s shape and dtype (`x` itself when `rate` is 0).
     """
     if not 0 <= rate < 1:
         raise ValueError(f"dropout rate must be in [0, 1), got {rate}.")
@@ -249,8 +112,10 @@ def dropout(x, rate, noise_shape=None, seed=None):
     from gkeras import random as grandom
 
     keep = 1.0 - rate
-    shape = x.shape if noise_shape is None else tuple(
-        d if d is not None else x.shape[i] for i, d in enumerate(noise_shape)
+    shape = (
+        x.shape
+        if noise_shape is None
+        else tuple(d if d is not None else x.shape[i] for i, d in enumerate(noise_shape))
     )
     uniform = grandom.uniform_array(shape, x.dtype, backend_of(x.data), seed)
     mask = (uniform < keep).astype(x.dtype) / x.dtype.type(keep)
@@ -258,72 +123,209 @@ def dropout(x, rate, noise_shape=None, seed=None):
 
 
 # ------------------------------------------------------------------ normalisation
+def _kept_shape(shape, axes):
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
 class BatchNormTrain(Function):
-    """Batch normalisation with batch statistics; outputs `(y, batch_mean, batch_var)`."""
+    """Batch normalisation with batch statistics; outputs `(y, batch_mean, batch_var)`.
+
+    All three outputs are differentiable (the statistics usually only feed the moving
+    averages, under `no_grad`, and then cost nothing in the backward).
+    """
+
+    accepts_none_grads = True
 
     def __init__(self, axes, epsilon):
         self.axes, self.epsilon = axes, epsilon
 
     def forward(self, x, gamma, beta):
         xp = backend_of(x).xp
-        mean = x.mean(axis=self.axes, keepdims=True)
+        axes = self.axes
+        self.kept = _kept_shape(x.shape, axes)
+        self.count = x.size // max(1, gamma.size)
+        mean = x.mean(axis=axes, keepdims=True)
         centered = x - mean
-        var = (centered * centered).mean(axis=self.axes, keepdims=True)
-        self.inv_std = 1.0 / xp.sqrt(var + x.dtype.type(self.epsilon))
+        var = (centered * centered).mean(axis=axes, keepdims=True)
+        self.inv_std = 1 / xp.sqrt(var + x.dtype.type(self.epsilon))
         self.x_hat = centered * self.inv_std
-        y = self.x_hat * gamma + beta
+        self.gamma = gamma.reshape(self.kept)
+        y = self.x_hat * self.gamma + beta.reshape(self.kept)
         return y, mean.reshape(gamma.shape), var.reshape(gamma.shape)
 
-    def backward(self, gy, _gmean, _gvar):
-        gamma = self.inputs[1].data
-        x_hat, axes = self.x_hat, self.axes
-        ggamma = (gy * x_hat).sum(axis=axes).reshape(gamma.shape)
-        gbeta = gy.sum(axis=axes).reshape(gamma.shape)
-        # gx = gamma * inv_std * (gy - mean(gy) - x_hat * mean(gy * x_hat))
-        g_hat = gy * gamma
-        gx = self.inv_std * (
-            g_hat - g_hat.mean(axis=axes, keepdims=True)
-            - x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True)
-        )
+    def backward(self, gy, gmean, gvar):
+        x_hat, axes, inv_std = self.x_hat, self.axes, self.inv_std
+        stats_shape = self.inputs[1].shape
+        gx = ggamma = gbeta = None
+        if gy is not None:
+            ggamma = (gy * x_hat).sum(axis=axes).reshape(stats_shape)  # sum of gy x_hat
+            gbeta = gy.sum(axis=axes).reshape(stats_shape)  # sum of gy
+            # gx = inv_std * (g - mean(g) - x_hat * mean(g x_hat)), with g = gy * gamma
+            g_hat = gy * self.gamma
+            gx = inv_std * (
+                g_hat
+                - g_hat.mean(axis=axes, keepdims=True)
+                - x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True)
+            )
+        if gmean is not None:  # d mean / dx = 1 / M
+            term = backend_of(gmean).xp.broadcast_to(
+                gmean.reshape(self.kept) / self.count, x_hat.shape
+            )
+            gx = term.copy() if gx is None else gx + term
+        if gvar is not None:  # d var / dx = 2 (x - mean) / M = 2 x_hat / (inv_std M)
+            term = (gvar.reshape(self.kept) * (2 / self.count)) * (x_hat / inv_std)
+            gx = term if gx is None else gx + term
         return gx, ggamma, gbeta
 
 
 def batch_norm(x, gamma, beta, axis=-1, epsilon=1e-3):
     """Normalises `x` with its own batch statistics over every axis but `axis`.
 
+    Args:
+        x: the inputs.
+        gamma: the scale, shape `(x.shape[axis],)`, or `None` for ones.
+        beta: the offset, same shape, or `None` for zeros.
+        axis: the feature axis (kept; every other axis is reduced).
+        epsilon: added to the variance.
+
     Returns:
-        `(y, batch_mean, batch_variance)`; the statistics have `gamma`'s shape.
+        `(y, batch_mean, batch_variance)`; the statistics have `gamma`'s shape and the
+        variance is the biased (population) one, as Keras uses.
     """
     x = as_tensor(x)
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"batch_norm: axis {axis} is out of bounds for input shape {x.shape}.")
     axis = axis % x.ndim
+    channels = x.shape[axis]
+    xp = backend_of(x.data).xp
+    params = []
+    for value, fill, name in ((gamma, 1, "gamma"), (beta, 0, "beta")):
+        if value is None:
+            value = Tensor(xp.full((channels,), fill, dtype=x.dtype))
+        value = as_tensor(value)
+        if value.size != channels:
+            raise ValueError(
+                f"batch_norm: {name} must have {channels} entries (x.shape[{axis}] of x "
+                f"{x.shape}), got shape {value.shape}."
+            )
+        params.append(value)
     axes = tuple(i for i in range(x.ndim) if i != axis)
-    return BatchNormTrain(axes, epsilon)(x, gamma, beta)
+    return BatchNormTrain(axes, epsilon)(x, *params)
+
+
+def _along_axis(param, x, axis):
+    """Reshapes a 1-D per-feature `param` to broadcast along `axis` of `x`."""
+    param = as_tensor(param)
+    axis = axis % x.ndim
+    if param.ndim == 1 and axis != x.ndim - 1 and param.shape[0] == x.shape[axis]:
+        return reshape(param, [x.shape[axis] if i == axis else 1 for i in range(x.ndim)])
+    return param
 
 
 def batch_normalization(x, mean, variance, axis=-1, offset=None, scale=None, epsilon=1e-3):
-    """Normalises `x` with given statistics: `(x - mean) / sqrt(variance + eps) * scale + offset`."""
+    """Normalises `x` with given statistics: `(x - mean) / sqrt(variance + eps) * scale + offset`.
+
+    Args:
+        x: the inputs.
+        mean, variance: per-feature statistics of length `x.shape[axis]`.
+        axis: the feature axis.
+        offset, scale: optional per-feature shift and scale.
+        epsilon: added to the variance.
+
+    Returns:
+        The normalised tensor, shaped like `x`.
+    """
+    x = as_tensor(x)
+    mean, variance = _along_axis(mean, x, axis), _along_axis(variance, x, axis)
     inv = m.divide(1.0, m.sqrt(m.add(variance, epsilon)))
     if scale is not None:
-        inv = m.multiply(inv, scale)
+        inv = m.multiply(inv, _along_axis(scale, x, axis))
     y = m.multiply(m.subtract(x, mean), inv)
-    return m.add(y, offset) if offset is not None else y
+    return m.add(y, _along_axis(offset, x, axis)) if offset is not None else y
+
+
+class LayerNormFunction(Function):
+    """`(x - mean) / sqrt(var + eps) * gamma + beta` over `axes`, in one Function."""
+
+    def __init__(self, axes, epsilon, has_gamma, has_beta):
+        self.axes, self.epsilon = axes, epsilon
+        self.has_gamma, self.has_beta = has_gamma, has_beta
+
+    def forward(self, x, *params):
+        xp = backend_of(x).xp
+        mean = x.mean(axis=self.axes, keepdims=True)
+        centered = x - mean
+        var = (centered * centered).mean(axis=self.axes, keepdims=True)
+        self.inv_std = 1 / xp.sqrt(var + x.dtype.type(self.epsilon))
+        self.x_hat = y = centered * self.inv_std
+        if self.has_gamma:
+            y = y * params[0]
+        if self.has_beta:
+            y = y + params[-1]
+        return y
+
+    def backward(self, gy):
+        axes, x_hat = self.axes, self.x_hat
+        grads = []
+        g_hat = gy
+        if self.has_gamma:
+            gamma = self.inputs[1]
+            g_hat = gy * gamma.data
+            grads.append(m.sum_to(gy * x_hat, gamma.shape))
+        if self.has_beta:
+            grads.append(m.sum_to(gy, self.inputs[-1].shape))
+        # gx = inv_std * (g - mean(g) - x_hat * mean(g x_hat)), g = gy * gamma
+        gx = self.inv_std * (
+            g_hat
+            - g_hat.mean(axis=axes, keepdims=True)
+            - x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True)
+        )
+        return (gx, *grads)
 
 
 def layer_norm(x, gamma=None, beta=None, axis=-1, epsilon=1e-3):
-    """Normalises each sample over `axis` (int or tuple), then scales and shifts."""
-    mean = m.mean(x, axis=axis, keepdims=True)
-    centered = m.subtract(x, mean)
-    var = m.mean(m.square(centered), axis=axis, keepdims=True)
-    y = m.divide(centered, m.sqrt(m.add(var, epsilon)))
-    if gamma is not None:
-        y = m.multiply(y, gamma)
-    if beta is not None:
-        y = m.add(y, beta)
-    return y
+    """Normalises each sample over `axis` (int or tuple), then scales and shifts.
+
+    Args:
+        x: the inputs.
+        gamma: optional scale, shaped like the normalised axes (or broadcastable to `x`).
+        beta: optional offset, same rules.
+        axis: the axis or axes to normalise over.
+        epsilon: added to the variance.
+
+    Returns:
+        The normalised tensor, shaped like `x`.
+    """
+    x = as_tensor(x)
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    for a in axes:
+        if not -x.ndim <= a < x.ndim:
+            raise ValueError(f"layer_norm: axis {a} is out of bounds for input shape {x.shape}.")
+    axes = tuple(sorted(a % x.ndim for a in axes))
+    norm_shape = tuple(x.shape[a] for a in axes)
+    trailing = axes == tuple(range(x.ndim - len(axes), x.ndim))
+    params = []
+    for value in (gamma, beta):
+        if value is None:
+            continue
+        value = as_tensor(value)
+        if value.shape == norm_shape and not trailing:
+            # a per-feature parameter over non-trailing axes must be laid out along them
+            value = reshape(value, [x.shape[i] if i in axes else 1 for i in range(x.ndim)])
+        params.append(value)
+    return LayerNormFunction(axes, epsilon, gamma is not None, beta is not None)(x, *params)
 
 
 def embedding(ids, table):
-    """Looks up rows of `table` (V, D) at integer `ids` of any shape → `ids.shape + (D,)`."""
+    """Looks up rows of an embedding table.
+
+    Args:
+        ids: integer ids of any shape (floats are truncated).
+        table: the (V, D) table.
+
+    Returns:
+        A tensor of shape `ids.shape + (D,)`; repeated ids sum their gradients.
+    """
     return take(table, ids, axis=0)
 
 
@@ -360,8 +362,8 @@ def softmax_cross_entropy(logits, labels, axis=-1):
     sparse = label_data.ndim == logits.ndim - 1
     if sparse and tuple(label_data.shape) != lead:
         raise ValueError(
-            f"softmax_cross_entropy: integer labels of shape {tuple(label_data.shape)} do not match "
-            f"logits of shape {logits.shape}."
+            f"softmax_cross_entropy: integer labels of shape {tuple(label_data.shape)} do not "
+            f"match logits of shape {logits.shape}."
         )
     if not sparse and tuple(label_data.shape) != logits.shape:
         raise ValueError(
