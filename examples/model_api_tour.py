@@ -35,7 +35,7 @@ def main(quick=False):
     print("outputs:", model.outputs)
     print("hidden layer units:", model.get_layer("hidden").units)
 
-    for step in range(5 if quick else 50):
+    for _ in range(5 if quick else 50):
         loss, accuracy = model.train_on_batch(x[:64], y[:64])
     print(f"train_on_batch: loss={loss:.4f} accuracy={accuracy:.4f}")
     print("test_on_batch:", model.test_on_batch(x[64:128], y[64:128]))

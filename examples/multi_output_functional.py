@@ -23,7 +23,7 @@ def make_data(n, rng):
 def main(quick=False):
     keras.utils.set_random_seed(1)
     rng = np.random.default_rng(1)
-    x, y1, y2 = make_data(512 if quick else 4096, rng)
+    x, y1, y2 = make_data(2048 if quick else 8192, rng)
 
     inputs = keras.Input(shape=(32,))
     hidden = layers.Dense(64, activation="relu")(inputs)

@@ -8,11 +8,17 @@ Use it as you would Keras::
 
 __version__ = "0.1.0"
 
-from gkeras import config  # noqa: F401
-from gkeras import backend  # noqa: F401
-from gkeras import ops  # noqa: F401  (also installs Tensor operators)
-from gkeras import activations, constraints, initializers, random, regularizers  # noqa: F401
-from gkeras import layers  # noqa: F401
+from gkeras import (  # noqa: F401
+    activations,
+    backend,  # noqa: F401
+    config,  # noqa: F401
+    constraints,
+    initializers,
+    layers,  # noqa: F401
+    ops,  # noqa: F401  (also installs Tensor operators)
+    random,
+    regularizers,
+)
 from gkeras.autodiff import Tensor, Variable, no_grad  # noqa: F401
 from gkeras.layers import Input, InputSpec, Layer  # noqa: F401
 

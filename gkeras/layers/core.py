@@ -2,8 +2,7 @@
 
 import numpy as np
 
-from gkeras import activations, ops
-from gkeras import constraints, initializers, regularizers
+from gkeras import activations, constraints, initializers, ops, regularizers
 from gkeras.layers.layer import InputSpec, Layer
 from gkeras.layers.node import KerasTensor, Node
 

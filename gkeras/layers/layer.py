@@ -343,7 +343,7 @@ class Layer:
         return type(self).compute_output_shape is not Layer.compute_output_shape
 
     def _output_specs(self, args, kwargs):
-        """A `_PlaceholderSpec` (shape, dtype) per output, computed by running `call` on placeholder data.
+        """A `_PlaceholderSpec` (shape, dtype) per output, from running `call` on placeholders.
 
         Placeholders stand for unknown (`None`) dimensions with size 1 and those dimensions
         are reported as `None` again when the output keeps them.

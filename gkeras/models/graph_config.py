@@ -213,9 +213,16 @@ def functional_from_config(config, custom_objects=None):
             return {k: tensors(v) for k, v in refs.items()}
         return [tensors(r) for r in refs]
 
+    def structure(refs):
+        found = tensors(refs)
+        # tf.keras 2 always wrote lists and unpacked one-element lists when building
+        if legacy and isinstance(found, list) and len(found) == 1:
+            return found[0]
+        return found
+
     try:
-        inputs = tensors(config["input_layers"])
-        outputs = tensors(config["output_layers"])
+        inputs = structure(config["input_layers"])
+        outputs = structure(config["output_layers"])
     except _NotReady as err:
         raise ValueError(
             f"Invalid functional model config: input/output refers to a call of layer "

@@ -2,10 +2,11 @@
 
 from gkeras.layers.layer import Layer, _PlaceholderSpec
 from gkeras.saving.model_methods import SavingMixin
+from gkeras.training.generator_methods import GeneratorMethods
 from gkeras.training.trainer import Trainer
 
 
-class Model(Trainer, SavingMixin, Layer):
+class Model(Trainer, GeneratorMethods, SavingMixin, Layer):
     """A model: groups layers, and trains with `compile` / `fit` / `evaluate` / `predict`.
 
     Two ways to create one:

@@ -28,6 +28,7 @@ class Trainer:
         self._compiled_metrics = None
         self._loss_tracker = None
         self._output_loss_trackers = []
+        self._distribution = None  # a gkeras.distribute strategy, set by compile in its scope
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
@@ -53,6 +54,7 @@ class Trainer:
         if kwargs:
             raise TypeError(f"compile() got unexpected keyword argument(s) {sorted(kwargs)}.")
         self.optimizer = optimizers.get(optimizer)
+        self._distribution = _active_strategy()
         self.loss = loss
         self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics,
                                 "loss_weights": loss_weights,
@@ -119,6 +121,9 @@ class Trainer:
 
     def _metric_values(self):
         """`{name: float}` for every metric: the moment device values go to the host."""
+        if self._distribution is not None:
+            # every rank reports the metrics of the global batch (states reduced across ranks)
+            return self._distribution.metric_values(self.metrics_names, self.metrics)
         return {name: _to_float(metric.result())
                 for name, metric in zip(self.metrics_names, self.metrics)}
 
@@ -201,7 +206,10 @@ class Trainer:
         for v in variables:
             v.grad = None
         if pairs:
-            self.optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+            grads = [g for g, _ in pairs]
+            if self._distribution is not None:
+                grads = self._distribution.reduce_gradients(grads)  # averaged over ranks
+            self.optimizer.apply(grads, [v for _, v in pairs])
         batch_size = _batch_size(x)
         self._update_loss_trackers(total, per_output, batch_size)
         self._compiled_metrics.update(targets, preds, weights)
@@ -258,6 +266,13 @@ class Trainer:
         pipeline = {"max_queue_size": max_queue_size, "workers": workers,
                     "use_multiprocessing": use_multiprocessing}
         verbose = _resolve_verbose(verbose)
+        strategy = self._distribution
+        if strategy is not None:
+            # batch_size is per rank: the adapters slice global batches of batch_size x ranks
+            batch_size = strategy.global_batch_size(batch_size or 32)
+            validation_batch_size = strategy.global_batch_size(
+                validation_batch_size or batch_size // strategy.num_replicas)
+            verbose = verbose if strategy.is_chief else 0
         if validation_split and validation_data is None:
             if _is_stream(x):
                 raise ValueError("validation_split is only supported for array inputs, not for "
@@ -277,6 +292,10 @@ class Trainer:
                 val_data = da.get_data_adapter(
                     vx, vy, vsw, batch_size=validation_batch_size or batch_size,
                     steps=validation_steps)
+        if strategy is not None:
+            train_data = strategy.shard(train_data)
+            val_data = strategy.shard(val_data) if val_data is not None else None
+            strategy.prepare_model(self, train_data)  # build, then broadcast rank 0's weights
         cb = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                           verbose=verbose, epochs=epochs, steps=train_data.num_batches)
         self.stop_training = False
@@ -391,9 +410,15 @@ class Trainer:
             raise TypeError(f"evaluate() got unexpected keyword argument(s) {sorted(kwargs)}.")
         self._assert_compiled("evaluating it")
         verbose = _resolve_verbose(verbose)
+        strategy = self._distribution
+        if strategy is not None:
+            batch_size = strategy.global_batch_size(batch_size or 32)
+            verbose = verbose if strategy.is_chief else 0
         data = da.get_data_adapter(x, y, sample_weight, batch_size=batch_size, steps=steps,
                                    max_queue_size=max_queue_size, workers=workers,
                                    use_multiprocessing=use_multiprocessing)
+        if strategy is not None:
+            data = strategy.shard(data)
         cb = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
                           epochs=1, steps=data.num_batches)
         try:
@@ -521,6 +546,12 @@ def _is_stream(x):
     except ImportError:
         return False
     return generator_adapter.handles(x)
+
+
+def _active_strategy():
+    """The distribution strategy whose scope is open, if gkeras.distribute was ever imported."""
+    module = sys.modules.get("gkeras.distribute")
+    return module.get_strategy() if module is not None else None
 
 
 def _resolve_verbose(verbose):

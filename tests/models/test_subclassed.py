@@ -1,6 +1,5 @@
 """Subclassed models: attribute tracking, build on first call, training flag."""
 
-import numpy as np
 
 import gkeras as keras
 from gkeras import layers
