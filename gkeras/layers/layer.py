@@ -85,6 +85,7 @@ class Layer:
         self._inbound_nodes = []
         self._added_losses = []
         self._build_input_shape = None
+        self._checked_shape = None
         if batch_input_shape is not None:
             self._batch_input_shape = tuple(batch_input_shape)
         elif input_shape is not None:
@@ -302,21 +303,42 @@ class Layer:
                 )
 
     def __call__(self, *args, **kwargs):
+        if (self.built and len(args) == 1 and isinstance(args[0], Tensor)
+                and (not kwargs or (len(kwargs) == 1 and "training" in kwargs))):
+            return self._eager_call(args[0], kwargs.get("training"))
         if is_symbolic((args, kwargs)):
             return self._symbolic_call(args, kwargs)
         args = map_structure(_to_tensor_if_array, args)
         self._maybe_build(args)
         if args:
             self._check_input_spec(args[0])
-        if self._accepts_training:
-            if kwargs.get("training") is None:
-                kwargs["training"] = bool(_CallContext.training)
-        elif "training" in kwargs:
-            kwargs.pop("training")
         previous = _CallContext.training
-        _CallContext.training = kwargs.get("training", previous)
+        training = kwargs.pop("training", None)
+        if training is None:
+            training = previous
+        if self._accepts_training:
+            kwargs["training"] = bool(training)
+        _CallContext.training = training
         try:
             return self.call(*args, **kwargs)
+        finally:
+            _CallContext.training = previous
+
+    def _eager_call(self, x, training):
+        """The common case — one tensor in, layer built — without the general call's bookkeeping."""
+        shape = x.data.shape
+        if shape != self._checked_shape:  # the input spec only needs checking on a new shape
+            self._check_input_spec(x)
+            self._checked_shape = shape
+        previous = _CallContext.training
+        if training is None:
+            training = previous
+        # the flag reaches nested layers through the context even when `call` takes no `training`
+        _CallContext.training = training
+        try:
+            if self._accepts_training:
+                return self.call(x, training=bool(training))
+            return self.call(x)
         finally:
             _CallContext.training = previous
 

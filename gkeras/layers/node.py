@@ -92,6 +92,8 @@ class Node:
         self.inputs = [t for t in flatten((args, kwargs)) if isinstance(t, KerasTensor)]
         self.outputs = outputs
         self.flat_outputs = flatten(outputs)
+        single = len(args) == 1 and not kwargs and isinstance(args[0], KerasTensor)
+        self._single_input = args[0] if single else None
         for index, tensor in enumerate(self.flat_outputs):
             tensor._keras_history = (layer, self, index)
 
@@ -101,6 +103,10 @@ class Node:
 
     def run(self, values, training=None):
         """Calls the layer with each KerasTensor replaced by `values[id(tensor)]`."""
+        if self._single_input is not None:  # the usual node: one tensor in, no options
+            if training is not None and self.layer._accepts_training:
+                return self.layer(values[id(self._single_input)], training=training)
+            return self.layer(values[id(self._single_input)])
         args = map_structure(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t,
                              self.args)
         kwargs = map_structure(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t,

@@ -29,6 +29,7 @@ class Trainer:
         self._loss_tracker = None
         self._output_loss_trackers = []
         self._distribution = None  # a gkeras.distribute strategy, set by compile in its scope
+        self._step_cache = None
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
@@ -61,6 +62,7 @@ class Trainer:
                                 "weighted_metrics": weighted_metrics}
         self._compiled_loss = None
         self._compiled_metrics = None
+        self._step_cache = None
         self.compiled = True
         self.stop_training = False
         if self._output_names_known():
@@ -167,10 +169,20 @@ class Trainer:
             return list(sample_weight)
         return [sample_weight] * count
 
-    def _ensure_built(self, x):
-        if not self.built:
-            self._maybe_build((x,) if not isinstance(x, (list, tuple)) or hasattr(x, "shape")
-                              else (x,))
+    def _step_state(self):
+        """What every step needs from the layer tree, gathered once per fit / evaluate.
+
+        Returns `(trainable variables, regularised variables, all layers)`. Keras likewise
+        fixes the trainable set when training starts (change `trainable`, then fit again).
+        """
+        if self._step_cache is None:
+            weights = self.weights
+            self._step_cache = (
+                [w for w in weights if w.trainable],
+                [w for w in weights if w.trainable and w.regularizer is not None],
+                self._all_layers(),
+            )
+        return self._step_cache
 
     def _loss_and_outputs(self, x, y, sample_weight, training):
         y_pred = self(x, training=training)
@@ -180,13 +192,14 @@ class Trainer:
         targets = self._targets_per_output(y, y_pred)
         weights = self._weights_per_output(sample_weight, len(preds))
         total, per_output = self._compiled_loss(targets, preds, weights)
-        regularization = self.losses
-        if regularization:
-            reg_total = regularization[0]
-            for term in regularization[1:]:
-                reg_total = reg_total + term
-            total = total + reg_total
-        self._clear_added_losses()
+        _, regularized, layers = self._step_state()
+        for variable in regularized:
+            total = total + variable.regularizer(variable)
+        for layer in layers:
+            if layer._added_losses:  # activity regularisers and add_loss terms of this pass
+                for term in layer._added_losses:
+                    total = total + term
+                layer._added_losses = []
         return total, per_output, targets, preds, weights
 
     def _update_loss_trackers(self, total, per_output, batch_size):
@@ -198,7 +211,7 @@ class Trainer:
         """One optimisation step on a device batch; returns nothing (metrics hold the results)."""
         total, per_output, targets, preds, weights = self._loss_and_outputs(
             x, y, sample_weight, training=True)
-        variables = self.trainable_weights
+        variables = self._step_state()[0]
         for v in variables:
             v.grad = None
         total.backward()
@@ -227,7 +240,9 @@ class Trainer:
     def predict_step(self, x):
         """Forward pass on a device batch without a gradient tape."""
         with no_grad():
-            return self(x, training=False)
+            out = self(x, training=False)
+        self._clear_added_losses()  # activity penalties of an inference pass are not kept
+        return out
 
     # --------------------------------------------------------------------- fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -299,6 +314,7 @@ class Trainer:
         cb = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                           verbose=verbose, epochs=epochs, steps=train_data.num_batches)
         self.stop_training = False
+        self._step_cache = None
         self._check_fit_inputs(train_data)
         logs = {}
         try:
@@ -431,6 +447,7 @@ class Trainer:
         """Runs the test loop (inside `fit`, after the epoch's training logs were read)."""
         if self._compiled_loss is not None:
             self.reset_metrics()
+        self._step_cache = None
         cb.on_test_begin()
         seen = 0
         for step, (x, y, sw) in enumerate(data):
@@ -498,6 +515,7 @@ class Trainer:
         bx, by, bsw = next(iter(adapter))
         if reset_metrics and self._compiled_loss is not None:
             self.reset_metrics()
+        self._step_cache = None
         self.train_step(self._to_device(bx), self._to_device(by),
                         None if bsw is None else self._to_device(bsw))
         return self._format_results(self._logs(), return_dict)
