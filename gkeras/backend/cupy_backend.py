@@ -1,10 +1,16 @@
-"""The CuPy backend: NumPy's reference code on the GPU, with raw kernels for the hot paths."""
+"""The CuPy backend: NumPy's reference code on the GPU, with raw kernels for the hot paths.
 
+`dense`/`dense_backward`, `conv2d`/`conv2d_backward_*` and `softmax_crossentropy`/`..._backward`
+come from `kernels.KernelBackendMixin`: they launch the kernels of `kernels/*.cu` when dtype,
+shape and contiguity qualify, and run the inherited NumPy-reference code on CuPy arrays otherwise
+(or always, under `GKERAS_KERNELS=never`).
+"""
+
+import cupy  # this module is imported only when CuPy is wanted
 import numpy as np
 
+from gkeras.backend import kernels
 from gkeras.backend.numpy_backend import NumpyBackend
-
-import cupy  # noqa: E402  (this module is imported only when CuPy is wanted)
 
 _PROBE_SOURCE = r"""
 extern "C" __global__ void gkeras_probe(float* out, int n) {
@@ -25,13 +31,20 @@ def probe():
         raise RuntimeError("the probe kernel ran but returned wrong values")
 
 
-class CupyBackend(NumpyBackend):
+class CupyBackend(kernels.KernelBackendMixin, NumpyBackend):
     """Backend on an NVIDIA GPU through CuPy."""
 
     name = "cupy"
 
     def __init__(self):
         self.xp = cupy
+        self._kernel_ops = None
+
+    def kernel_ops(self):
+        """The raw-kernel launchers, created (not compiled) on first use."""
+        if self._kernel_ops is None:
+            self._kernel_ops = kernels.gpu_ops()
+        return self._kernel_ops
 
     def to_numpy(self, array):
         return cupy.asnumpy(array)
