@@ -319,6 +319,10 @@ class Trainer:
         logs = {}
         try:
             cb.on_train_begin()
+            # BackupAndRestore (or any callback) may resume an interrupted run at a later epoch
+            resume_epoch = self.__dict__.pop("_initial_epoch", None)
+            if resume_epoch is not None:
+                initial_epoch = max(initial_epoch, int(resume_epoch))
             for epoch in range(initial_epoch, epochs):
                 if self._compiled_loss is not None:
                     self.reset_metrics()
