@@ -30,6 +30,7 @@ class Trainer:
         self._output_loss_trackers = []
         self._distribution = None  # a gkeras.distribute strategy, set by compile in its scope
         self._step_cache = None
+        self._nonfinite_reported = False
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
@@ -315,6 +316,7 @@ class Trainer:
                           verbose=verbose, epochs=epochs, steps=train_data.num_batches)
         self.stop_training = False
         self._step_cache = None
+        self._nonfinite_reported = False
         self._check_fit_inputs(train_data)
         logs = {}
         try:
@@ -377,7 +379,13 @@ class Trainer:
                 )
 
     def _run_epoch(self, data, cb, epoch):
+        from gkeras.callbacks.terminate_on_nan import TerminateOnNaN
+
         numpy_backend = backend_module.get_backend().name == "numpy"
+        # TerminateOnNaN reports a non-finite loss itself; otherwise warn once per fit. On the
+        # CPU the check is free; on a GPU it waits for the epoch's logs (no sync per step).
+        self._watch_nonfinite = not self._nonfinite_reported and not any(
+            isinstance(c, TerminateOnNaN) for c in cb.callbacks)
         seen = 0
         for step, batch in enumerate(data):
             x, y, sw = batch
@@ -387,7 +395,7 @@ class Trainer:
             total = self.train_step(self._to_device(x), self._to_device(y),
                                     None if sw is None else self._to_device(sw))
             seen += 1
-            if numpy_backend:
+            if numpy_backend and self._watch_nonfinite:
                 self._check_finite(total, epoch, step)
             logs = self._logs() if cb.wants_batch_logs("train", step) else None
             cb.on_train_batch_end(step, logs)
@@ -401,7 +409,7 @@ class Trainer:
                 f"{data.steps} steps, got {seen}.", stacklevel=3)
             self.stop_training = True
         logs = self._logs()
-        if not numpy_backend and not math.isfinite(logs.get("loss", 0.0)):
+        if self._watch_nonfinite and not math.isfinite(logs.get("loss", 0.0)):
             self._warn_nonfinite(epoch, seen - 1)
         return logs
 
@@ -411,6 +419,8 @@ class Trainer:
             self._warn_nonfinite(epoch, step, value)
 
     def _warn_nonfinite(self, epoch, step, value=float("nan")):
+        self._watch_nonfinite = False
+        self._nonfinite_reported = True
         warnings.warn(
             f"Non-finite loss ({value}) at epoch {epoch + 1}, batch {step}: training is "
             "diverging (lower the learning rate, check the inputs for NaN, or use "
