@@ -98,6 +98,10 @@ def get(identifier):
         return None
     if isinstance(identifier, dict):
         cls = _CLASSES.get(identifier.get("class_name"))
+        if cls is None:  # a user class, registered or given in custom_objects while loading
+            from gkeras.saving.serialization import get_registered_object
+
+            cls = get_registered_object(identifier.get("class_name"))
         if cls is None:
             raise ValueError(f"Unknown constraint class: {identifier.get('class_name')!r}.")
         return cls.from_config(identifier.get("config", {}))

@@ -284,6 +284,10 @@ def get(identifier):
     if isinstance(identifier, dict):
         cls = _BY_CLASS_NAME.get(identifier.get("class_name")) or _CLASSES.get(
             identifier.get("class_name"))
+        if cls is None:  # a user class, registered or given in custom_objects while loading
+            from gkeras.saving.serialization import get_registered_object
+
+            cls = get_registered_object(identifier.get("class_name"))
         if cls is None:
             raise ValueError(f"Unknown initializer class: {identifier.get('class_name')!r}.")
         return cls.from_config(identifier.get("config", {}))

@@ -143,7 +143,10 @@ class Functional(Model):
             result = node.run(values, training=training)
             for tensor, value in zip(node.flat_outputs, flatten(result)):
                 values[id(tensor)] = value
-        return map_structure(lambda t: values[id(t)], self._outputs_struct)
+        outputs = map_structure(lambda t: values[id(t)], self._outputs_struct)
+        if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
+            return outputs[0]  # Keras unpacks a one-element output list
+        return outputs
 
     def _check_input_shape(self, tensor, value):
         shape = getattr(value, "shape", None)

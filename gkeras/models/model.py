@@ -94,6 +94,15 @@ class Model(Trainer, GeneratorMethods, SavingMixin, Layer):
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       show_trainable=show_trainable)
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Creates a model from its config: a functional graph config builds a `Functional`."""
+        if cls is Model or {"layers", "input_layers", "output_layers"} <= set(config):
+            from gkeras.models.graph_config import functional_from_config
+
+            return functional_from_config(config, custom_objects)
+        return cls(**config)
+
     def get_config(self):
         # A subclassed model is recreated by calling its class with no arguments unless it
         # overrides get_config; the name is kept so saved weights line up.
