@@ -6,12 +6,12 @@ import os
 
 import numpy as np
 
-from gkeras.callbacks.callback import Callback
+from gkeras.callbacks._save_freq import SaveFreqCallback, is_valid_save_freq
 
 METADATA_FILE = "training_metadata.json"
 
 
-class BackupAndRestore(Callback):
+class BackupAndRestore(SaveFreqCallback):
     """Backs up the training state so that an interrupted `fit` can resume.
 
     At the end of every epoch (or every `save_freq` batches) the callback writes the model's
@@ -54,8 +54,7 @@ class BackupAndRestore(Callback):
             backup_dir = os.fspath(backup_dir)
         if not backup_dir or not isinstance(backup_dir, str):
             raise ValueError(f"Empty `backup_dir` argument passed (got {backup_dir!r}).")
-        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
-                                     or save_freq <= 0):
+        if not is_valid_save_freq(save_freq):
             raise ValueError(
                 f"Invalid value for argument `save_freq`. Received: save_freq={save_freq!r}. "
                 "Expected either 'epoch' or a positive integer value."
@@ -86,17 +85,9 @@ class BackupAndRestore(Callback):
         self.model._initial_epoch = self.restored_epoch
         self._counter = int(metadata.get("counter", 0))
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self._current_epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
-            return
-        self._batches_since_save += 1
-        if self._batches_since_save >= self.save_freq:
-            self._batches_since_save = 0
-            # A mid-epoch backup restarts this epoch when restored.
-            self._save(epoch=self._current_epoch, batch=batch)
+    def _save_after_batch(self, batch, logs):
+        # A mid-epoch backup restarts this epoch when restored.
+        self._save(epoch=self._current_epoch, batch=batch)
 
     def on_epoch_end(self, epoch, logs=None):
         self._current_epoch = epoch + 1
@@ -104,7 +95,7 @@ class BackupAndRestore(Callback):
             self._save(epoch=epoch + 1, batch=-1)
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint:
+        if self.delete_checkpoint and self._is_chief():
             self._delete_all()
 
     def _wants_batch_logs(self, mode, batch):
@@ -112,6 +103,8 @@ class BackupAndRestore(Callback):
 
     # ---------------------------------------------------------------- backup
     def _save(self, epoch, batch):
+        if not self._is_chief():
+            return  # every rank restores from the backup; rank 0 alone writes it
         from gkeras import random as grandom
         from gkeras.saving.atomic import atomic_write
 

@@ -69,6 +69,11 @@ class Callback:
     def on_batch_end(self, batch, logs=None):
         """Keras 2 alias of `on_train_batch_end`."""
 
+    def _is_chief(self):
+        """False on the non-zero ranks of a data-parallel job: one process writes files."""
+        strategy = getattr(self.model, "_distribution", None)
+        return strategy is None or strategy.is_chief
+
     def _wants_batch_logs(self, mode, batch):
         """Whether this callback reads batch logs in `mode` ('train', 'test', 'predict')."""
         names = [f"on_{mode}_batch_end"] + (["on_batch_end"] if mode == "train" else [])

@@ -50,6 +50,8 @@ class CSVLogger(Callback):
         self.csv_file = None
 
     def on_train_begin(self, logs=None):
+        if not self._is_chief():
+            return  # one writer per data-parallel job: rank 0
         self.append_header = True
         if self.append:
             if os.path.exists(self.filename):
@@ -68,6 +70,8 @@ class CSVLogger(Callback):
         self.keys = None
 
     def on_epoch_end(self, epoch, logs=None):
+        if not self._is_chief():
+            return
         logs = logs or {}
         if self.csv_file is None:  # used outside fit: open as fit would
             self.on_train_begin()

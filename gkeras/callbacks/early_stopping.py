@@ -43,14 +43,13 @@ class EarlyStopping(MonitorCallback):
         self.baseline = baseline
         self.restore_best_weights = restore_best_weights
         self.start_from_epoch = start_from_epoch
-        self.wait = 0
-        self.stopped_epoch = 0
-        self.best = None
-        self.best_weights = None
-        self.best_epoch = 0
+        self._reset()
 
     def on_train_begin(self, logs=None):
         # Instances may be reused across fits: start every fit afresh.
+        self._reset()
+
+    def _reset(self):
         self.wait = 0
         self.stopped_epoch = 0
         self.best = None

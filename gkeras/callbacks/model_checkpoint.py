@@ -6,6 +6,7 @@ import warnings
 
 from gkeras.callbacks import _monitor
 from gkeras.callbacks._monitor import MonitorCallback
+from gkeras.callbacks._save_freq import SaveFreqCallback, is_valid_save_freq
 
 _SUFFIXES = (".h5", ".hdf5")
 
@@ -20,7 +21,7 @@ class FilepathFormatError(KeyError, ValueError):
         return str(self.args[0]) if self.args else ""
 
 
-class ModelCheckpoint(MonitorCallback):
+class ModelCheckpoint(SaveFreqCallback, MonitorCallback):
     """Saves the model or its weights at some frequency during `fit`.
 
     The path may hold `str.format` fields filled from `epoch` (1-based), `batch` (1-based, with
@@ -66,8 +67,7 @@ class ModelCheckpoint(MonitorCallback):
             raise ValueError(
                 f"ModelCheckpoint: `filepath` must be a non-empty path string; got {filepath!r}."
             )
-        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
-                                     or save_freq <= 0):
+        if not is_valid_save_freq(save_freq):
             raise ValueError(
                 f"Unrecognized save_freq: {save_freq!r}. Expected save_freq are 'epoch' or "
                 "positive integer values."
@@ -94,16 +94,8 @@ class ModelCheckpoint(MonitorCallback):
     def on_train_begin(self, logs=None):
         self._batches_since_save = 0
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self._current_epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
-            return
-        self._batches_since_save += 1
-        if self._batches_since_save >= self.save_freq:
-            self._batches_since_save = 0
-            self._save_model(self._current_epoch, batch, logs)
+    def _save_after_batch(self, batch, logs):
+        self._save_model(self._current_epoch, batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_freq == "epoch":
@@ -111,8 +103,7 @@ class ModelCheckpoint(MonitorCallback):
 
     def _wants_batch_logs(self, mode, batch):
         # Reading the logs costs a device-to-host copy: only ask for them on a saving batch.
-        return (mode == "train" and self.save_freq != "epoch"
-                and self._batches_since_save + 1 >= self.save_freq)
+        return mode == "train" and self._next_batch_saves()
 
     # ----------------------------------------------------------------- saving
     def _get_file_path(self, epoch, batch, logs):
@@ -164,6 +155,8 @@ class ModelCheckpoint(MonitorCallback):
         return False
 
     def _save_model(self, epoch, batch, logs):
+        if not self._is_chief():
+            return  # one writer per data-parallel job: rank 0
         filepath = self._get_file_path(epoch, batch, logs)
         if not self._should_save(epoch, logs, filepath):
             return

@@ -60,9 +60,7 @@ class ReduceLROnPlateau(MonitorCallback):
         self.verbose = verbose
         self.cooldown = cooldown
         self.min_lr = min_lr
-        self.cooldown_counter = 0
-        self.wait = 0
-        self.best = None
+        self._reset()
 
     def _reset(self):
         self.cooldown_counter = 0

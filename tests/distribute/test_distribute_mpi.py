@@ -328,8 +328,6 @@ def test_models_that_differ_between_ranks_are_refused_on_every_rank(comm):
     assert "rank 1" in str(info.value) and "(6, 5)" in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="needs the chief-only check in "
-                   "gkeras/callbacks/model_checkpoint.py (see docs/distributed.md)")
 def test_only_the_chief_writes_checkpoints(comm):
     strategy = DataParallel()
     model = distributed_model(strategy, seed=4)
