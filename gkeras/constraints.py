@@ -1,20 +1,14 @@
 """Weight constraints (`keras.constraints`): applied to a weight's raw array after each update."""
 
+from gkeras import _identifiers
 from gkeras.backend import backend_of
 
 
-class Constraint:
+class Constraint(_identifiers.Configurable):
     """Base class: `__call__(w)` maps a raw array to its projection."""
 
     def __call__(self, w):
         return w
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, cfg):
-        return cls(**cfg)
 
 
 class MaxNorm(Constraint):
@@ -83,9 +77,9 @@ class MinMaxNorm(Constraint):
 
 
 max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm
-_CLASSES = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm,
-            "min_max_norm": MinMaxNorm, "MaxNorm": MaxNorm, "NonNeg": NonNeg,
-            "UnitNorm": UnitNorm, "MinMaxNorm": MinMaxNorm}
+_NAMES = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm,
+          "min_max_norm": MinMaxNorm}
+_CLASSES = _NAMES | {cls.__name__: cls for cls in _NAMES.values()}
 
 
 def get(identifier):
@@ -94,32 +88,11 @@ def get(identifier):
     Raises:
         ValueError: for an unknown name, listing the valid ones.
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name"))
-        if cls is None:  # a user class, registered or given in custom_objects while loading
-            from gkeras.saving.serialization import get_registered_object
-
-            cls = get_registered_object(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Unknown constraint class: {identifier.get('class_name')!r}.")
-        return cls.from_config(identifier.get("config", {}))
-    if isinstance(identifier, str):
-        if identifier in _CLASSES:
-            return _CLASSES[identifier]()
-        raise ValueError(
-            f"Unknown constraint: {identifier!r}. Valid names are: "
-            "['max_norm', 'min_max_norm', 'non_neg', 'unit_norm']."
-        )
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint identifier: {identifier!r}.")
+    return _identifiers.resolve(identifier, "constraint", _NAMES, _CLASSES)
 
 
 def serialize(constraint):
-    if isinstance(constraint, Constraint):
-        return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
-    return None
+    """`{"class_name": ..., "config": ...}` for `get_config`."""
+    if not isinstance(constraint, Constraint):
+        return None  # unlike initializers and regularizers, a plain function is not named
+    return _identifiers.serialize(constraint, Constraint)

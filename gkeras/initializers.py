@@ -8,22 +8,15 @@ import math
 
 import numpy as np
 
-from gkeras import config
+from gkeras import _identifiers, config
 from gkeras import random as grandom
 
 
-class Initializer:
+class Initializer(_identifiers.Configurable):
     """Base class: `__call__(shape, dtype=None)` returns a NumPy array."""
 
     def __call__(self, shape, dtype=None):
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, cfg):
-        return cls(**cfg)
 
     def _rng(self):
         return grandom.SeedGenerator(self.seed).next_generator() if getattr(
@@ -270,7 +263,8 @@ _CLASSES = {
     # Keras's short aliases
     "uniform": RandomUniform, "normal": RandomNormal, "one": Ones, "zero": Zeros,
 }
-_BY_CLASS_NAME = {cls.__name__: cls for cls in _CLASSES.values()}
+# a config dict may name a class by its class name or by its Keras name
+_CONFIG_CLASSES = {cls.__name__: cls for cls in _CLASSES.values()} | _CLASSES
 
 
 def get(identifier):
@@ -279,41 +273,18 @@ def get(identifier):
     Raises:
         ValueError: for an unknown name, listing the valid ones.
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        cls = _BY_CLASS_NAME.get(identifier.get("class_name")) or _CLASSES.get(
-            identifier.get("class_name"))
-        if cls is None:  # a user class, registered or given in custom_objects while loading
-            from gkeras.saving.serialization import get_registered_object
-
-            cls = get_registered_object(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Unknown initializer class: {identifier.get('class_name')!r}.")
-        return cls.from_config(identifier.get("config", {}))
-    if isinstance(identifier, str):
-        key = identifier if identifier in _CLASSES else _snake(identifier)
-        if key in _CLASSES:
-            return _CLASSES[key]()
-        raise ValueError(
-            f"Unknown initializer: {identifier!r}. Valid names are: {sorted(_CLASSES)}."
-        )
-    if isinstance(identifier, type):
-        return identifier()  # a class, as Keras accepts: instantiate it with its defaults
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}.")
+    return _identifiers.resolve(identifier, "initializer", _CLASSES, _CONFIG_CLASSES,
+                                normalize=_snake)
 
 
 def _snake(name):
+    """`HeNormal` -> `he_normal`: CamelCase spellings of the Keras names (`Zero`, `Normal`)."""
     return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
 def serialize(initializer):
     """`{"class_name": ..., "config": ...}` for `get_config`."""
-    if isinstance(initializer, Initializer):
-        return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
-    return getattr(initializer, "__name__", None)
+    return _identifiers.serialize(initializer, Initializer)
 
 
 # Keras's lowercase aliases

@@ -1,20 +1,13 @@
 """Weight regularisers (`keras.regularizers`): `reg(weight) -> scalar Tensor`, added to the loss."""
 
-from gkeras import ops
+from gkeras import _identifiers, ops
 
 
-class Regularizer:
+class Regularizer(_identifiers.Configurable):
     """Base class: `__call__(x)` returns a scalar penalty Tensor."""
 
     def __call__(self, x):
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, cfg):
-        return cls(**cfg)
 
 
 def _factor(value, name, default):
@@ -79,6 +72,8 @@ def l1_l2(l1=0.01, l2=0.01):
 
 
 l1, l2 = L1, L2
+# Keras's names; the string "l1_l2" means the function (0.01 each), not the class (0.0 each)
+_NAMES = {"l1": L1, "l2": L2, "l1_l2": l1_l2}
 _CLASSES = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
 
 
@@ -88,33 +83,9 @@ def get(identifier):
     Raises:
         ValueError: for an unknown name, listing the valid ones.
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name"))
-        if cls is None:  # a user class, registered or given in custom_objects while loading
-            from gkeras.saving.serialization import get_registered_object
-
-            cls = get_registered_object(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Unknown regularizer class: {identifier.get('class_name')!r}.")
-        return cls.from_config(identifier.get("config", {}))
-    if isinstance(identifier, str):
-        if identifier == "l1_l2":
-            return l1_l2()
-        if identifier in _CLASSES:
-            return _CLASSES[identifier]()
-        raise ValueError(
-            f"Unknown regularizer: {identifier!r}. Valid names are: ['l1', 'l1_l2', 'l2']."
-        )
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}.")
+    return _identifiers.resolve(identifier, "regularizer", _NAMES, _CLASSES)
 
 
 def serialize(regularizer):
-    if isinstance(regularizer, Regularizer):
-        return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
-    return None if regularizer is None else getattr(regularizer, "__name__", None)
+    """`{"class_name": ..., "config": ...}` for `get_config` (a function: its name)."""
+    return _identifiers.serialize(regularizer, Regularizer)

@@ -22,13 +22,16 @@ def _shape_of(x):
 
 
 class _Merge(Layer):
-    """Elementwise merge of a list of tensors with broadcasting of size-1 axes.
+    """Merge of a list of tensors: elementwise, with broadcasting of size-1 axes.
 
     Inputs of lower rank get size-1 axes inserted after the batch axis (Keras's rule), so
-    `(batch, 3)` merges with `(batch, 4, 3)`.
+    `(batch, 3)` merges with `(batch, 4, 3)`. Subclasses give `_merge_function`; a subclass
+    with another shape rule (`Concatenate`) overrides `_check_shapes`, which validates the
+    input shapes and returns the output shape.
     """
 
     _min_inputs = 1
+    _described_as = "A merge layer"  # how errors name the layer
 
     def _check_shapes(self, shapes):
         if len(shapes) < self._min_inputs:
@@ -72,7 +75,7 @@ class _Merge(Layer):
     def call(self, inputs):
         if not isinstance(inputs, (list, tuple)):
             raise ValueError(
-                f"A merge layer ('{self.name}') should be called on a list of inputs. "
+                f"{self._described_as} ('{self.name}') should be called on a list of inputs. "
                 f"Received: inputs with shape {_shape_of(inputs)} (not a list of tensors)."
             )
         inputs = list(inputs)
@@ -150,7 +153,7 @@ class Minimum(_Merge):
         return functools.reduce(ops.minimum, inputs)
 
 
-class Concatenate(Layer):
+class Concatenate(_Merge):
     """Concatenates a list of inputs along `axis`.
 
     All inputs must have the same rank and the same sizes on every axis but `axis`.
@@ -163,6 +166,8 @@ class Concatenate(Layer):
     >>> Concatenate()([np.zeros((2, 3)), np.zeros((2, 5))]).shape
     (2, 8)
     """
+
+    _described_as = "A `Concatenate` layer"
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
@@ -204,21 +209,9 @@ class Concatenate(Layer):
             out.append(known.pop() if known else None)
         return tuple(out)
 
-    def build(self, input_shape):
-        self._check_shapes(_shape_list(input_shape, self))
-        self.built = True
-
-    def call(self, inputs):
-        if not isinstance(inputs, (list, tuple)):
-            raise ValueError(
-                f"A `Concatenate` layer ('{self.name}') should be called on a list of inputs. "
-                f"Received: inputs with shape {_shape_of(inputs)} (not a list of tensors)."
-            )
-        self._check_shapes([_shape_of(x) for x in inputs])
-        return ops.concatenate(list(inputs), axis=self.axis)
-
-    def compute_output_shape(self, input_shape):
-        return self._check_shapes(_shape_list(input_shape, self))
+    def _merge_function(self, inputs):
+        # `_check_shapes` has made sure every input has the same rank
+        return ops.concatenate(inputs, axis=self.axis)
 
     def get_config(self):
         config = super().get_config()

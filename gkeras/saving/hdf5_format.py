@@ -85,12 +85,22 @@ def _unique_names(variables):
     return _dedupe([str(getattr(v, "path", None) or v.name) for v in variables])
 
 
-def _write_subset(group, variables):
-    names = _unique_names(variables)
+def _write_named(group, names, arrays):
+    """Stores `arrays` as datasets of `group` listed in its `weight_names` attribute."""
     save_attributes(group, "weight_names", names)
-    for name, v in zip(names, variables):
-        value = v.numpy() if hasattr(v, "numpy") else np.asarray(v)
-        group.create_dataset(name, data=np.asarray(value))
+    for name, array in zip(names, arrays):
+        group.create_dataset(name, data=np.asarray(array))
+
+
+def _read_named(group):
+    """`(names, arrays)` stored by `_write_named` (or by Keras)."""
+    names = load_attributes(group, "weight_names")
+    return names, [np.asarray(group[name]) for name in names]
+
+
+def _write_subset(group, variables):
+    _write_named(group, _unique_names(variables),
+                 [v.numpy() if hasattr(v, "numpy") else np.asarray(v) for v in variables])
 
 
 def write_model_weights(group, model, keras_version, backend_name):
@@ -165,29 +175,19 @@ def write_optimizer_weights(root, optimizer):
     values = optimizer_state(optimizer)
     if not values:
         return
-    group = root.create_group("optimizer_weights")
-    names = optimizer_state_names(optimizer, len(values))
-    save_attributes(group, "weight_names", names)
-    for name, value in zip(names, values):
-        group.create_dataset(name, data=value)
+    _write_named(root.create_group("optimizer_weights"),
+                 optimizer_state_names(optimizer, len(values)), values)
 
 
 def read_optimizer_weights(root):
     """`(names, arrays)` of the saved optimizer state (empty lists when none was saved)."""
     if "optimizer_weights" not in root:
         return [], []
-    group = root["optimizer_weights"]
-    names = load_attributes(group, "weight_names")
-    return names, [np.asarray(group[name]) for name in names]
+    return _read_named(root["optimizer_weights"])
 
 
 # ---------------------------------------------------------------------------- reading
-def _read_subset(group):
-    names = load_attributes(group, "weight_names")
-    return names, [np.asarray(group[name]) for name in names]
-
-
-def check_value(variable, value, where, path=None):
+def check_value(variable, value, where):
     """Checks that `value` can be assigned to `variable`; returns the error text or `None`."""
     if tuple(value.shape) != tuple(variable.shape):
         return (f"{where}: weight '{variable.path}' has shape {tuple(variable.shape)} in the "
@@ -198,24 +198,36 @@ def check_value(variable, value, where, path=None):
     return None
 
 
+def skip_or_raise(message, skip_mismatch, stacklevel):
+    """Warns `Skipping <message>.` with `skip_mismatch`, else raises `ValueError(<message>.)`.
+
+    `stacklevel` counts from the caller, as if it called `warnings.warn` itself.
+    """
+    if not skip_mismatch:
+        raise ValueError(message + ".")
+    warnings.warn(f"Skipping {message}.", stacklevel=stacklevel + 1)
+
+
+def plan_pairs(plan, variables, values, where, skip_mismatch, stacklevel):
+    """Appends each `(variable, value)` that `check_value` accepts to `plan`; any other is
+    skipped or raised by `skip_or_raise`."""
+    for variable, value in zip(variables, values):
+        problem = check_value(variable, value, where)
+        if problem is None:
+            plan.append((variable, value))
+        else:
+            skip_or_raise(problem, skip_mismatch, stacklevel + 1)
+
+
 def _plan_layer(plan, layer, values, where, skip_mismatch, saved_name=None):
     variables = legacy_weights(layer)
     if len(values) != len(variables):
         message = (f"{where}: the layer has {len(variables)} weight(s) "
                    f"{[v.path for v in variables]}, but the file holds {len(values)} saved "
                    f"weight(s) for it" + (f" (saved as '{saved_name}')" if saved_name else ""))
-        if skip_mismatch:
-            warnings.warn(f"Skipping {message}.", stacklevel=4)
-            return
-        raise ValueError(message + ".")
-    for variable, value in zip(variables, values):
-        problem = check_value(variable, value, where)
-        if problem is None:
-            plan.append((variable, value))
-        elif skip_mismatch:
-            warnings.warn(f"Skipping {problem}.", stacklevel=4)
-        else:
-            raise ValueError(problem + ".")
+        skip_or_raise(message, skip_mismatch, stacklevel=4)
+        return
+    plan_pairs(plan, variables, values, where, skip_mismatch, stacklevel=4)
 
 
 def plan_model_weights(group, model, skip_mismatch=False, by_name=False):
@@ -239,7 +251,7 @@ def plan_model_weights(group, model, skip_mismatch=False, by_name=False):
     for name in saved_names:
         if name not in group:
             raise ValueError(f"The file lists layer '{name}' but holds no group for it.")
-        weight_names, values = _read_subset(group[name])
+        weight_names, values = _read_named(group[name])
         if weight_names:
             saved.append((name, values))
     plan = []
@@ -264,24 +276,17 @@ def plan_model_weights(group, model, skip_mismatch=False, by_name=False):
             where = f"Layer #{k} (named '{layer.name}' in the model, '{name}' in the file)"
             _plan_layer(plan, layer, values, where, skip_mismatch, saved_name=name)
     if "top_level_model_weights" in group:
-        _, values = _read_subset(group["top_level_model_weights"])
+        _, values = _read_named(group["top_level_model_weights"])
         variables = own_weights(model)
-        if values or variables:
-            if len(values) != len(variables):
-                message = (f"Model '{model.name}' has {len(variables)} top-level weight(s), but "
-                           f"the file holds {len(values)}")
-                if not skip_mismatch:
-                    raise ValueError(message + ".")
-                warnings.warn(f"Skipping top-level weights: {message}.", stacklevel=3)
-            else:
-                for variable, value in zip(variables, values):
-                    problem = check_value(variable, value, f"Model '{model.name}'")
-                    if problem is None:
-                        plan.append((variable, value))
-                    elif skip_mismatch:
-                        warnings.warn(f"Skipping {problem}.", stacklevel=3)
-                    else:
-                        raise ValueError(problem + ".")
+        if len(values) != len(variables):
+            message = (f"Model '{model.name}' has {len(variables)} top-level weight(s), but "
+                       f"the file holds {len(values)}")
+            if not skip_mismatch:
+                raise ValueError(message + ".")
+            warnings.warn(f"Skipping top-level weights: {message}.", stacklevel=3)
+        else:
+            plan_pairs(plan, variables, values, f"Model '{model.name}'", skip_mismatch,
+                       stacklevel=3)
     return plan
 
 

@@ -89,35 +89,41 @@ def _named(name, custom_objects):
     return found if found is not None else name
 
 
-def _loss(spec, custom_objects):
+def _read_specs(spec, what, read_one):
+    """Applies `read_one` to each name or object config of a saved loss / metric spec.
+
+    A dict without `class_name` maps outputs to specs and a list holds specs; `None` stays.
+    """
     if spec is None:
         return None
-    if isinstance(spec, str):
-        return _named(spec, custom_objects)
-    if isinstance(spec, dict) and "class_name" in spec:
-        return _object(spec, "loss", custom_objects)
+    if isinstance(spec, str) or (isinstance(spec, dict) and "class_name" in spec):
+        return read_one(spec)
     if isinstance(spec, dict):
-        return {k: _loss(v, custom_objects) for k, v in spec.items()}
+        return {k: _read_specs(v, what, read_one) for k, v in spec.items()}
     if isinstance(spec, list):
-        return [_loss(v, custom_objects) for v in spec]
-    raise ValueError(f"Saved loss configuration not understood: {spec!r}.")
+        return [_read_specs(v, what, read_one) for v in spec]
+    raise ValueError(f"Saved {what} configuration not understood: {spec!r}.")
+
+
+def _loss(spec, custom_objects):
+    def read_one(item):
+        if isinstance(item, str):
+            return _named(item, custom_objects)
+        return _object(item, "loss", custom_objects)
+
+    return _read_specs(spec, "loss", read_one)
 
 
 def _metric(spec, custom_objects):
-    if spec is None:
-        return None
-    if isinstance(spec, str):
-        return spec if spec in _SPECIAL_METRICS else _named(spec, custom_objects)
-    if isinstance(spec, dict) and "class_name" in spec:
-        inner = spec.get("config") or {}
-        if spec["class_name"] == "MeanMetricWrapper" and isinstance(inner.get("fn"), str):
+    def read_one(item):
+        if isinstance(item, str):
+            return item if item in _SPECIAL_METRICS else _named(item, custom_objects)
+        inner = item.get("config") or {}
+        if item["class_name"] == "MeanMetricWrapper" and isinstance(inner.get("fn"), str):
             return _wrapped_function(inner, custom_objects)
-        return _object(spec, "metric", custom_objects)
-    if isinstance(spec, dict):
-        return {k: _metric(v, custom_objects) for k, v in spec.items()}
-    if isinstance(spec, list):
-        return [_metric(v, custom_objects) for v in spec]
-    raise ValueError(f"Saved metric configuration not understood: {spec!r}.")
+        return _object(item, "metric", custom_objects)
+
+    return _read_specs(spec, "metric", read_one)
 
 
 def _wrapped_function(inner, custom_objects):

@@ -21,12 +21,9 @@ attributes in reverse alphabetical order and named no group; such files are read
 order.
 """
 
-import re
-import warnings
-
 import numpy as np
 
-from gkeras.saving.hdf5_format import check_value, optimizer_state
+from gkeras.saving.hdf5_format import optimizer_state, plan_pairs, skip_or_raise
 
 # Attributes that belong to the framework, not to the user's model structure (Keras skips
 # the attributes every plain Layer has in the same way).
@@ -36,13 +33,6 @@ _SKIP = {
     "_weights_list", "_added_losses", "input_spec", "_compiled_loss", "_compiled_metrics",
     "_loss_tracker", "_output_loss_trackers", "history", "_compile_config", "loss",
 }
-
-
-def keras_snake_case(name):
-    """Keras's `to_snake_case` (`Conv2D` -> `conv2d`, `InputLayer` -> `input_layer`)."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _sort_key(name):
@@ -95,7 +85,8 @@ def _children(obj, include_optimizer, tf_keras2=False):
 def walk(model, include_optimizer=True, tf_keras2=False):
     """`(path, object)` for the model, each layer reached, and the optimizer, in Keras 3's
     order (or in tf.keras 2's, which only differs for attributes of subclassed models)."""
-    from gkeras.layers.layer import Layer
+    # a list's keys are Keras's snake_case class names, as in layer names (`conv2d`)
+    from gkeras.layers.layer import Layer, snake_case
 
     out, visited = [], set()
 
@@ -119,7 +110,7 @@ def walk(model, include_optimizer=True, tf_keras2=False):
             if isinstance(item, Layer):
                 if tf_keras2 and id(item) in visited:
                     continue  # tf.keras 2 numbered only the layers it stored here
-                visit(item, _join(path, _unique(keras_snake_case(type(item).__name__), used)))
+                visit(item, _join(path, _unique(snake_case(type(item).__name__), used)))
             elif isinstance(item, (list, tuple, dict)):
                 visit_container(item, _join(path, _unique("container", used)))
 
@@ -208,19 +199,11 @@ def plan(f, model, skip_mismatch=False):
                        "for it")
             if group is None and variables:
                 message += " (no such group in the file: is it a weights file of this model?)"
-            if skip_mismatch:
-                warnings.warn(f"Skipping {message}.", stacklevel=3)
-                continue
-            raise ValueError(message + ".")
-        for variable, key in zip(variables, stored):
-            value = np.asarray(group[key])
-            problem = check_value(variable, value, where)
-            if problem is None:
-                pairs.append((variable, value))
-            elif skip_mismatch:
-                warnings.warn(f"Skipping {problem}.", stacklevel=3)
-            else:
-                raise ValueError(problem + ".")
+            skip_or_raise(message, skip_mismatch, stacklevel=3)
+            continue
+        # read lazily: a mismatch is reported before the next array is read
+        values = (np.asarray(group[key]) for key in stored)
+        plan_pairs(pairs, variables, values, where, skip_mismatch, stacklevel=3)
     _check_all_used(f, model, used, skip_mismatch)
     return pairs, optimizer_values
 
@@ -240,9 +223,7 @@ def _check_all_used(f, model, used, skip_mismatch):
     if unused:
         message = (f"Layer count mismatch when loading weights into model '{model.name}': the "
                    f"file holds weights at {sorted(unused)} that match no layer of the model")
-        if not skip_mismatch:
-            raise ValueError(message + ".")
-        warnings.warn(f"Skipping {message}.", stacklevel=4)
+        skip_or_raise(message, skip_mismatch, stacklevel=4)
 
 
 def _plan_optimizer(optimizer, group, stored):
