@@ -244,8 +244,10 @@ def test_ctrl_c_during_fit_stops_workers_and_exits_promptly(tmp_path, mode):
     script.write_text(_INTERRUPT_SCRIPT)
     log = tmp_path / "log.csv"
     env = dict(os.environ, PYTHONPATH=REPO, GKERAS_BACKEND="numpy")
+    # its own session, so cleanup can reach worker processes that inherited the pipes
     proc = subprocess.Popen([sys.executable, str(script), str(log), mode], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -258,9 +260,12 @@ def test_ctrl_c_during_fit_stops_workers_and_exits_promptly(tmp_path, mode):
         out, err = proc.communicate(timeout=15)
         elapsed = time.monotonic() - sent
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # leftovers of a failed run, workers included
+        except ProcessLookupError:
+            pass
+        if proc.poll() is None or proc.stdout and not proc.stdout.closed:
+            proc.communicate(timeout=30)
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
     assert "INTERRUPTED [] 0" in out, out + err[-2000:]
     assert elapsed < 5.0
