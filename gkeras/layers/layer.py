@@ -142,18 +142,15 @@ class Layer:
         return variable
 
     def _all_layers(self):
-        """This layer and every sublayer below it, each once."""
-        seen, out = set(), []
-
-        def visit(layer):
+        """This layer and every sublayer below it, each once (depth first, in order)."""
+        seen, out, stack = set(), [], [self]
+        while stack:  # an explicit stack: a nested recursive closure would be a reference cycle
+            layer = stack.pop()
             if id(layer) in seen:
-                return
+                continue
             seen.add(id(layer))
             out.append(layer)
-            for sub in layer._tracked_layers:
-                visit(sub)
-
-        visit(self)
+            stack.extend(reversed(layer._tracked_layers))
         return out
 
     @property
@@ -251,7 +248,8 @@ class Layer:
 
     def _clear_added_losses(self):
         for layer in self._all_layers():
-            layer._added_losses = []
+            if layer._added_losses:  # an assignment runs the tracking __setattr__: skip no-ops
+                layer._added_losses = []
 
     # ------------------------------------------------------------------ build, call
     def build(self, input_shape):

@@ -1,5 +1,6 @@
 """`Sequential`: a plain stack of layers, each with one input and one output."""
 
+from gkeras.autodiff import Tensor
 from gkeras.layers.core import Input, InputLayer
 from gkeras.layers.layer import Layer, unique_name
 from gkeras.layers.node import KerasTensor
@@ -119,7 +120,10 @@ class Sequential(Model):
     def call(self, inputs, training=None):
         x = inputs
         for layer in self._stack:
-            x = layer(x, training=training) if layer._accepts_training else layer(x)
+            if layer.built and isinstance(x, Tensor):  # what Layer.__call__ would pick anyway
+                x = layer._eager_call(x, training if layer._accepts_training else None)
+            else:
+                x = layer(x, training=training) if layer._accepts_training else layer(x)
         return x
 
     @property

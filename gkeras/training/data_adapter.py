@@ -16,16 +16,16 @@ from gkeras.layers.node import flatten
 
 def pack_like(structure, flat):
     """Rebuilds `structure`'s nesting with the leaves taken in order from `flat`."""
-    it = iter(flat)
+    return _build(structure, iter(flat))
 
-    def build(s):
-        if isinstance(s, (list, tuple)):
-            return type(s)(build(item) for item in s)
-        if isinstance(s, dict):
-            return {k: build(v) for k, v in s.items()}
-        return next(it)
 
-    return build(structure)
+def _build(structure, leaves):
+    # module level on purpose: a nested recursive closure would be a reference cycle per call
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_build(item, leaves) for item in structure)
+    if isinstance(structure, dict):
+        return {k: _build(v, leaves) for k, v in structure.items()}
+    return next(leaves)
 
 
 def to_numpy_leaf(value, name):
@@ -155,8 +155,8 @@ class ArrayDataAdapter:
                                                       self.num_samples)
             index = slice(start, stop) if order is None else order[start:stop]
             yield tuple(
-                None if part is None else pack_like(part, [
-                    None if a is None else a[index] for a in flatten(part)])
+                None if part is None else part[index] if type(part) is np.ndarray
+                else pack_like(part, [None if a is None else a[index] for a in flatten(part)])
                 for part in (self.x, self.y, self.sample_weight)
             )
 

@@ -137,6 +137,8 @@ class Trainer:
     def _to_device(self, structure):
         """Moves a NumPy batch (array / list / dict) onto the placement backend as Tensors."""
         bk = backend_module.get_backend()
+        if type(structure) is np.ndarray:  # the usual batch: no structure to rebuild
+            return Tensor(bk.asarray(structure))
         flat = flatten(structure)
         return da.pack_like(structure, [None if a is None else Tensor(bk.asarray(a))
                                         for a in flat])
