@@ -10,6 +10,7 @@ Gradients are raw arrays, never Tensors, so the engine is first-order only by co
 
 import contextlib
 import heapq
+import operator
 import weakref
 
 import numpy as np
@@ -22,8 +23,28 @@ class _GradMode:
     enabled = True
 
 
-@contextlib.contextmanager
-def no_grad():
+class _SetGradMode(contextlib.ContextDecorator):
+    """Sets the grad mode for a `with` block (or a decorated function), then restores it.
+
+    A class rather than a generator context manager: `no_grad()` wraps every metric update
+    and prediction step, and entering a plain object costs a fraction of a generator's.
+    """
+
+    mode = False
+
+    def __init__(self):
+        self._previous = []  # a stack: one object may be entered again (a recursive function)
+
+    def __enter__(self):
+        self._previous.append(_GradMode.enabled)
+        _GradMode.enabled = self.mode
+
+    def __exit__(self, *exc):
+        _GradMode.enabled = self._previous.pop()
+        return False
+
+
+class no_grad(_SetGradMode):  # noqa: N801  (lowercase like torch.no_grad: used as a function)
     """Context manager that records no graph: ops run on raw arrays and keep nothing for backward.
 
     Example:
@@ -31,28 +52,23 @@ def no_grad():
     >>> with no_grad():
     ...     y = ops.relu(x)   # y.requires_grad is False, nothing is kept for backward
     """
-    previous = _GradMode.enabled
-    _GradMode.enabled = False
-    try:
-        yield
-    finally:
-        _GradMode.enabled = previous
+
+    mode = False
 
 
-@contextlib.contextmanager
-def enable_grad():
+class enable_grad(_SetGradMode):  # noqa: N801
     """Context manager that turns graph recording back on inside `no_grad()`."""
-    previous = _GradMode.enabled
-    _GradMode.enabled = True
-    try:
-        yield
-    finally:
-        _GradMode.enabled = previous
+
+    mode = True
 
 
 def is_grad_enabled():
     """Returns whether ops called now record the graph for `backward()`."""
     return _GradMode.enabled
+
+
+_NDARRAY = np.ndarray
+_data_of = operator.attrgetter("data")
 
 
 def _owner(array):
@@ -137,19 +153,19 @@ class Tensor:
             grad: the upstream gradient (raw array or Tensor); ones when `None`.
             retain_graph: keep the graph for another `backward()` through it.
         """
-        bk = backend_of(self.data)
+        data = self.data
         if grad is None:
-            grad = bk.xp.ones_like(self.data)
+            grad = backend_of(data).xp.ones(data.shape, dtype=data.dtype)
             handed = set()
         else:
-            grad = to_array(grad, bk)
+            grad = to_array(grad, backend_of(data))
             if tuple(grad.shape) != self.shape:
                 raise ValueError(
                     f"backward: the gradient has shape {tuple(grad.shape)} but the tensor has "
                     f"shape {self.shape}."
                 )
-            if grad.dtype != self.data.dtype:
-                grad = grad.astype(self.data.dtype)
+            if grad.dtype != data.dtype:
+                grad = grad.astype(data.dtype)
             handed = {id(_owner(grad))}  # never store the caller's array as a leaf gradient
         if not self.requires_grad:
             return
@@ -163,8 +179,9 @@ class Tensor:
         order = 0
         queue = [(-self.creator.generation, order, self.creator)]
         seen = {self.creator}
+        pop, push = heapq.heappop, heapq.heappush
         while queue:
-            fn = heapq.heappop(queue)[2]
+            fn = pop(queue)[2]
             refs = fn.outputs
             if refs is None:
                 raise RuntimeError(
@@ -172,26 +189,20 @@ class Tensor:
                     "earlier backward(); pass retain_graph=True to the first call to go through "
                     "it twice."
                 )
-            gys = []
-            missing = False
-            for ref in refs:
-                out = ref()
+            if len(refs) == 1:  # the usual single-output function
+                out = refs[0]()
                 entry = pending.pop(id(out), None) if out is not None else None
                 if entry is None:
-                    missing = True
-                    gys.append(None)
-                else:
-                    gys.append(entry[1])
-            if missing and not fn.accepts_none_grads:
-                xp = backend_of(next(g for g in gys if g is not None)).xp
-                gys = [
-                    g if g is not None else xp.zeros(shape, dtype)
-                    for g, (shape, dtype) in zip(gys, fn.output_meta)
-                ]
-            gxs = fn.backward(*gys)
-            if not isinstance(gxs, tuple):
+                    raise RuntimeError(  # unreachable: a queued function always has a gradient
+                        f"backward: no gradient reached {type(fn).__name__}."
+                    )
+                gxs = fn.backward(entry[1])
+            else:
+                gxs = fn.backward(*_output_grads(fn, refs, pending))
+            inputs = fn.inputs
+            if type(gxs) is not tuple:
                 gxs = (gxs,)
-            for x, gx in zip(fn.inputs, gxs):
+            for x, gx in zip(inputs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
                 data = x.data
@@ -204,6 +215,13 @@ class Tensor:
                     gx = gx.astype(data.dtype)
                 creator = x.creator
                 if creator is None:
+                    if x.grad is None and type(gx) is _NDARRAY and gx.base is None:
+                        # a fresh array no leaf holds yet: store it (the common case, inline)
+                        owner = id(gx)
+                        if owner not in handed:
+                            handed.add(owner)
+                            x.grad = gx
+                            continue
                     _accumulate_leaf(x, gx, handed)
                     continue
                 key = id(x)
@@ -212,9 +230,30 @@ class Tensor:
                 if creator not in seen:
                     seen.add(creator)
                     order += 1
-                    heapq.heappush(queue, (-creator.generation, order, creator))
+                    push(queue, (-creator.generation, order, creator))
             if not retain_graph:
                 fn.release()
+
+
+def _output_grads(fn, refs, pending):
+    """The gradients of a multi-output function's outputs (zeros or `None` for unused ones)."""
+    gys = []
+    missing = False
+    for ref in refs:
+        out = ref()
+        entry = pending.pop(id(out), None) if out is not None else None
+        if entry is None:
+            missing = True
+            gys.append(None)
+        else:
+            gys.append(entry[1])
+    if missing and not fn.accepts_none_grads:
+        xp = backend_of(next(g for g in gys if g is not None)).xp
+        gys = [
+            g if g is not None else xp.zeros(shape, dtype)
+            for g, (shape, dtype) in zip(gys, fn.output_meta)
+        ]
+    return gys
 
 
 def _accumulate_leaf(x, gx, handed):
@@ -226,7 +265,8 @@ def _accumulate_leaf(x, gx, handed):
     if isinstance(gx, np.generic):
         gx = np.asarray(gx)
     if x.grad is None:
-        owner = id(_owner(gx))
+        base = gx.base
+        owner = id(gx if base is None else base)
         if owner in handed:
             gx = gx.copy()
         else:
@@ -266,13 +306,24 @@ class Function:
             if not isinstance(t, Tensor):
                 inputs = as_tensors(inputs)
                 break
-        ys = self.forward(*[t.data for t in inputs])
-        single = not isinstance(ys, tuple)
-        # NumPy reductions return scalars; keep every Tensor's data a real array
-        if single:
-            outputs = (Tensor(np.asarray(ys) if isinstance(ys, np.generic) else ys),)
-        else:
-            outputs = tuple(Tensor(np.asarray(y) if isinstance(y, np.generic) else y) for y in ys)
+        ys = self.forward(*map(_data_of, inputs))
+        if type(ys) is not tuple:  # the usual single output, without the general bookkeeping
+            # NumPy reductions return scalars; keep every Tensor's data a real array
+            out = Tensor(np.asarray(ys) if isinstance(ys, np.generic) else ys)
+            if _GradMode.enabled:
+                generation = -1
+                for t in inputs:
+                    if t.requires_grad and t.generation > generation:
+                        generation = t.generation
+                if generation >= 0:
+                    self.generation = generation
+                    out.creator = self
+                    out.generation = generation + 1
+                    out.requires_grad = True
+                    self.inputs = inputs
+                    self.outputs = [weakref.ref(out)]
+            return out
+        outputs = tuple(Tensor(np.asarray(y) if isinstance(y, np.generic) else y) for y in ys)
         if _GradMode.enabled:
             generation = -1
             for t in inputs:
@@ -287,9 +338,8 @@ class Function:
                     out.requires_grad = True
                 self.inputs = inputs
                 self.outputs = [weakref.ref(out) for out in outputs]
-                if not single:
-                    self.output_meta = [(out.data.shape, out.data.dtype) for out in outputs]
-        return outputs[0] if single else list(outputs)
+                self.output_meta = [(out.data.shape, out.data.dtype) for out in outputs]
+        return list(outputs)
 
     def forward(self, *xs):
         raise NotImplementedError

@@ -161,33 +161,57 @@ class NumpyBackend:
         strides_ = (sn, sh * strides[0], sw * strides[1], sh * dilation[0], sw * dilation[1], sc)
         return xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides_)
 
+    def conv2d_columns(self, x, kernel_hw, strides=(1, 1), padding="valid", dilation=(1, 1)):
+        """The im2col matrix of `x`: (N*OH*OW, KH*KW*C), one row per output position.
+
+        Returns:
+            `(cols, (n, oh, ow))`. `conv2d` multiplies it by the kernel; a training step that
+            keeps it can give it to `conv2d_backward_filter_columns` instead of building it
+            a second time.
+        """
+        kh, kw = kernel_hw
+        windows = self._padded_windows(x, (kh, kw), strides, padding, dilation)
+        n, oh, ow = windows.shape[:3]
+        return windows.reshape(n * oh * ow, kh * kw * x.shape[3]), (n, oh, ow)
+
     def conv2d(self, x, W, b=None, strides=(1, 1), padding="valid", dilation=(1, 1)):
         """NHWC convolution: `x` (N, H, W, C), `W` (KH, KW, C, F) → (N, OH, OW, F).
 
         im2col through a strided view, then one GEMM.
         """
-        kh, kw, c, f = W.shape
-        cols = self._padded_windows(x, (kh, kw), strides, padding, dilation)
-        n, oh, ow = cols.shape[:3]
-        y = cols.reshape(n * oh * ow, kh * kw * c) @ W.reshape(kh * kw * c, f)
+        cols, shape = self.conv2d_columns(x, W.shape[:2], strides, padding, dilation)
+        return self.conv2d_from_columns(cols, shape, W, b)
+
+    def conv2d_from_columns(self, cols, out_shape, W, b=None):
+        """`conv2d` given the im2col matrix of its input: `y = cols W + b`, one GEMM."""
+        f = W.shape[3]
+        y = cols @ W.reshape(-1, f)
         if b is not None:
             y += b
-        return y.reshape(n, oh, ow, f)
+        return y.reshape(out_shape + (f,))
 
     def conv2d_backward_filter(
         self, x, gy, kernel_shape, strides=(1, 1), padding="valid", dilation=(1, 1)
     ):
         """dL/dW for `conv2d`: `gW = cols^T gy` with the same im2col as the forward."""
-        kh, kw, c, f = kernel_shape
-        cols = self._padded_windows(x, (kh, kw), strides, padding, dilation)
-        n, oh, ow = cols.shape[:3]
-        gW = cols.reshape(n * oh * ow, kh * kw * c).T @ gy.reshape(n * oh * ow, f)
+        cols, _ = self.conv2d_columns(x, kernel_shape[:2], strides, padding, dilation)
+        return self.conv2d_backward_filter_columns(cols, gy, kernel_shape)
+
+    def conv2d_backward_filter_columns(self, cols, gy, kernel_shape):
+        """dL/dW from the forward's im2col matrix: `gW = cols^T gy`."""
+        gW = cols.T @ gy.reshape(cols.shape[0], kernel_shape[3])
         return gW.reshape(kernel_shape)
 
     def conv2d_backward_input(
         self, gy, W, input_shape, strides=(1, 1), padding="valid", dilation=(1, 1)
     ):
-        """dL/dx for `conv2d`: `gcols = gy W^T`, then col2im (one strided add per kernel tap)."""
+        """dL/dx for `conv2d`: for each kernel tap, `gy W[i, j]^T` added onto the input
+        positions that tap read (col2im one tap at a time).
+
+        The per-tap products are the column blocks of `gcols = gy W^T`; computing them one at
+        a time never materialises the (N*OH*OW, KH*KW*C) matrix, which halves the memory
+        traffic of the backward pass.
+        """
         xp = self.xp
         n, h, w, c = input_shape
         kh, kw, _, f = W.shape
@@ -195,15 +219,18 @@ class NumpyBackend:
         dh, dw = dilation
         oh, (pt, pb) = self.conv2d_geometry(h, kh, sh, dh, padding)
         ow, (pl, pr) = self.conv2d_geometry(w, kw, sw, dw, padding)
-        gcols = gy.reshape(n * oh * ow, f) @ W.reshape(kh * kw * c, f).T
-        gcols = gcols.reshape(n, oh, ow, kh, kw, c)
+        gy2 = gy.reshape(n * oh * ow, f)
         gxp = xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=gy.dtype)
+        tap = xp.empty((n * oh * ow, c), dtype=gy.dtype)
         for i in range(kh):
             for j in range(kw):
+                xp.matmul(gy2, W[i, j].T, out=tap)  # gcols block of tap (i, j): gy W[i, j]^T
                 rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
                 cols_ = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-                gxp[:, rows, cols_, :] += gcols[:, :, :, i, j, :]
-        return gxp[:, pt : pt + h, pl : pl + w, :]
+                gxp[:, rows, cols_, :] += tap.reshape(n, oh, ow, c)
+        if pt or pb or pl or pr:
+            return gxp[:, pt : pt + h, pl : pl + w, :]
+        return gxp
 
     # ---------------------------------------------------- softmax cross-entropy
     def softmax_crossentropy(self, logits, labels):

@@ -5,6 +5,7 @@ start from. `call` computes per-sample values through `gkeras.ops` (so gradients
 `y_pred`); `__call__` weights them and reduces them the way `keras.losses.Loss` does.
 """
 
+import functools
 import re
 
 import numpy as np
@@ -51,11 +52,14 @@ def snake_case(name):
 
 
 # ------------------------------------------------------------------ conversions
+_dtype = functools.lru_cache(maxsize=None)(np.dtype)  # dtype names parsed once, not per step
+
+
 def as_prediction(y_pred, dtype=None):
     """`y_pred` as a Tensor (kept in the graph), cast to `dtype` when given."""
     if not isinstance(y_pred, Tensor):
         y_pred = Tensor(to_array(y_pred))
-    if dtype is not None and y_pred.dtype != np.dtype(dtype):
+    if dtype is not None and y_pred.data.dtype is not dtype and y_pred.dtype != np.dtype(dtype):
         y_pred = ops.cast(y_pred, np.dtype(dtype))
     return y_pred
 
@@ -70,7 +74,7 @@ def as_target(y_true, like, dtype=None):
         y_true = Tensor(to_array(y_true, bk))
     elif not bk.owns(y_true.data):
         y_true = Tensor(to_array(y_true.data, bk))
-    if dtype is not None and y_true.dtype != np.dtype(dtype):
+    if dtype is not None and y_true.data.dtype is not dtype and y_true.dtype != np.dtype(dtype):
         y_true = ops.cast(y_true, np.dtype(dtype))
     return y_true
 
@@ -144,14 +148,12 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
     """Reduces weighted per-sample losses (a Tensor) to the scalar Keras reports."""
     if reduction in (None, "none") or values.shape in ((), (0,)):
         return values
-    total = ops.sum(values)
-    if reduction == "sum":
-        return total
+    if reduction == "sum" or not values.size:
+        return ops.sum(values)
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
         divisor = sample_weight.sum().astype(values.dtype)
-        return _divide_no_nan(total, divisor)
-    count = values.size
-    return ops.divide(total, float(count)) if count else total
+        return _divide_no_nan(ops.sum(values), divisor)
+    return ops.mean(values)  # sum / count in one op (numpy's mean is exactly that division)
 
 
 def reduce_weighted_values(values, sample_weight=None, mask=None,
@@ -224,9 +226,11 @@ class Loss:
     def _compute_dtype(self, y_pred):
         if self._dtype is not None:
             return np.dtype(self._dtype)
-        if y_pred.dtype.kind == "f":
-            return np.promote_types(y_pred.dtype, config.floatx())
-        return np.dtype(config.floatx())
+        dtype = y_pred.data.dtype
+        floatx = _dtype(config.floatx())
+        if dtype.kind == "f":
+            return dtype if dtype is floatx else np.promote_types(dtype, floatx)
+        return floatx
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         """Computes the weighted, reduced loss.
@@ -244,6 +248,8 @@ class Loss:
         y_true = as_target(y_true, y_pred)
         values, mask = self.call_with_mask(y_true, y_pred)
         values = as_prediction(values)
+        if sample_weight is None and mask is None:  # nothing to weight: straight to the reduction
+            return reduce_values(values, None, self.reduction)
         return reduce_weighted_values(values, sample_weight, mask, self.reduction)
 
     def call(self, y_true, y_pred):

@@ -51,17 +51,12 @@ def _clip_probabilities(p):
 
 
 # ---------------------------------------------------------------- crossentropy
-def _binary_crossentropy_from_logits(y_true, logits):
-    # max(x, 0) - x z + log(1 + e^-|x|), split so that every branch is finite and the
-    # gradient at x = 0 is sigmoid(0) - z (a single |x| would give a zero subgradient)
-    positive = logits.data > 0
-    pos = ops.add(ops.softplus(ops.negative(logits)), ops.multiply(logits, 1.0 - y_true))
-    neg = ops.subtract(ops.softplus(logits), ops.multiply(logits, y_true))
-    return ops.where(positive, pos, neg)
-
-
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Binary crossentropy between labels in [0, 1] and predicted probabilities (or logits).
+
+    Probabilities are clipped to `[epsilon, 1 - epsilon]` before the log, as Keras does; the
+    direct output of `ops.sigmoid` is evaluated on its logits instead (exact in the tails).
+    The whole formula and the mean over `axis` are one fused op (`ops.binary_crossentropy`).
 
     Args:
         y_true: labels, shape `(batch, d0, .. dN)` (a missing last axis of size 1 is added).
@@ -78,15 +73,12 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     if label_smoothing:
         y_true = ops.add(ops.multiply(y_true, 1.0 - label_smoothing), 0.5 * label_smoothing)
     logits = y_pred if from_logits else _logits_of(y_pred, "sigmoid")
-    if logits is not None:
-        per_entry = _binary_crossentropy_from_logits(y_true, logits)
-    else:
-        p = _clip_probabilities(y_pred)
-        # -(y log p + (1 - y) log(1 - p))
-        per_entry = ops.negative(ops.add(
-            ops.multiply(y_true, ops.log(p)),
-            ops.multiply(ops.subtract(1.0, y_true), ops.log(ops.subtract(1.0, p))),
-        ))
+    output = y_pred if logits is None else logits
+    if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
+        return ops.binary_crossentropy(y_true, output, from_logits=logits is not None,
+                                       axis=int(axis), epsilon=config.epsilon())
+    per_entry = ops.binary_crossentropy(y_true, output, from_logits=logits is not None,
+                                        epsilon=config.epsilon())
     return ops.mean(per_entry, axis=axis)
 
 

@@ -6,7 +6,13 @@ sample as a Tensor; they work on raw device arrays and record no graph.
 
 from gkeras import config
 from gkeras.autodiff import Tensor
-from gkeras.metrics.base import BuiltinMetricWrapper, data_backend, raw, squeeze_or_expand_raw
+from gkeras.metrics.base import (
+    BuiltinMetricWrapper,
+    as_dtype,
+    data_backend,
+    raw,
+    squeeze_or_expand_raw,
+)
 
 
 def _arrays(y_true, y_pred):
@@ -16,7 +22,7 @@ def _arrays(y_true, y_pred):
 
 
 def _floats(matches):
-    return Tensor(matches.astype(config.floatx()))
+    return Tensor(matches.astype(as_dtype(config.floatx())))
 
 
 def accuracy(y_true, y_pred):

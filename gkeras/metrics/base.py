@@ -6,13 +6,14 @@ per-sample Python work and no transfer to the host. `result()` returns a 0-d Ten
 device; callers convert it to a float only when they display it.
 """
 
+import functools
 import re
 
 import numpy as np
 
 from gkeras import backend as backend_module
 from gkeras import config
-from gkeras.autodiff import Tensor, Variable, no_grad, to_array
+from gkeras.autodiff import Tensor, Variable, is_grad_enabled, no_grad, to_array
 from gkeras.backend import backend_of
 
 
@@ -42,10 +43,18 @@ def raw(value, bk=None):
     return to_array(value, bk)
 
 
+_NDARRAY = np.ndarray
+_NUMPY_BACKEND = backend_module.numpy_backend()
+# dtype names parsed once: `astype("float32")` would parse the name on every batch
+as_dtype = functools.lru_cache(maxsize=None)(np.dtype)
+
+
 def data_backend(*values):
     """The backend of the first Tensor or backend array among `values` (else the active one)."""
     for value in values:
         data = value.data if isinstance(value, Tensor) else value
+        if type(data) is _NDARRAY:  # the common case, decided without the generic checks
+            return _NUMPY_BACKEND
         if hasattr(data, "shape") and hasattr(data, "dtype") and not isinstance(data, np.generic):
             if isinstance(data, np.ndarray) or hasattr(data, "__cuda_array_interface__"):
                 return backend_of(data)
@@ -193,6 +202,20 @@ class Metric:
         return f"<{type(self).__name__} name={self.name!r}>"
 
 
+def _reduce_trailing(values, reduce_fn):
+    """`values` reduced (`"mean"` or `"sum"`) over every axis but the first.
+
+    Written as a sum (and one division): `ndarray.mean` costs several times a `sum` on the
+    small per-batch arrays metrics see, for the same result.
+    """
+    n = values.shape[0]
+    if values.size == n:  # trailing axes of size 1: nothing to reduce
+        return values.reshape(n)
+    axes = tuple(range(1, values.ndim))
+    total = values.sum(axis=axes)
+    return total / (values.size // n) if reduce_fn == "mean" else total
+
+
 def reduce_to_samplewise_values(values, sample_weight, reduce_fn, dtype):
     """Keras's weighting rule for `Mean`/`Sum`: returns `(per-sample values, weights)`.
 
@@ -201,24 +224,26 @@ def reduce_to_samplewise_values(values, sample_weight, reduce_fn, dtype):
     then reduced to one value per sample.
     """
     xp = backend_of(values).xp
+    dtype = as_dtype(dtype)
     values = values.astype(dtype, copy=False)
-    if sample_weight is not None:
-        sample_weight = to_array(sample_weight, backend_of(values)).astype(dtype, copy=False)
-        values, sample_weight = squeeze_or_expand_raw(values, sample_weight)
-        if values.ndim > sample_weight.ndim:
-            axes = tuple(range(sample_weight.ndim, values.ndim))
-            values = getattr(values, reduce_fn)(axis=axes)
-        try:
-            sample_weight = xp.broadcast_to(sample_weight, values.shape)
-        except ValueError:
-            raise ValueError(
-                f"sample_weight of shape {tuple(sample_weight.shape)} cannot be broadcast to "
-                f"the metric values of shape {tuple(values.shape)}."
-            ) from None
-        values = values * sample_weight
-        if sample_weight.ndim > 1:
-            sample_weight = getattr(sample_weight, reduce_fn)(
-                axis=tuple(range(1, sample_weight.ndim)))
+    if sample_weight is None:
+        return (_reduce_trailing(values, reduce_fn) if values.ndim > 1 else values), None
+    sample_weight = to_array(sample_weight, backend_of(values)).astype(dtype, copy=False)
+    values, sample_weight = squeeze_or_expand_raw(values, sample_weight)
+    if values.ndim > sample_weight.ndim:
+        axes = tuple(range(sample_weight.ndim, values.ndim))
+        values = getattr(values, reduce_fn)(axis=axes)
+    try:
+        sample_weight = xp.broadcast_to(sample_weight, values.shape)
+    except ValueError:
+        raise ValueError(
+            f"sample_weight of shape {tuple(sample_weight.shape)} cannot be broadcast to "
+            f"the metric values of shape {tuple(values.shape)}."
+        ) from None
+    values = values * sample_weight
+    if sample_weight.ndim > 1:
+        sample_weight = getattr(sample_weight, reduce_fn)(
+            axis=tuple(range(1, sample_weight.ndim)))
     if values.ndim > 1:
         values = getattr(values, reduce_fn)(axis=tuple(range(1, values.ndim)))
     return values, sample_weight
@@ -274,7 +299,7 @@ class Mean(Metric):
         if isinstance(sample_weight, (int, float)) and not isinstance(sample_weight, bool) \
                 and values.ndim == 0:
             # a batch-mean scalar weighted by the batch size: the trainer's loss tracker
-            self.total.data += values.astype(self._dtype, copy=False) * sample_weight
+            self.total.data += values.astype(as_dtype(self._dtype), copy=False) * sample_weight
             self.count.data += sample_weight
             return
         values, sample_weight = reduce_to_samplewise_values(values, sample_weight, "mean",
@@ -310,7 +335,10 @@ class MeanMetricWrapper(Mean):
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Evaluates `fn` on the batch and adds its values to the running mean."""
         bk = self._follow(y_pred, y_true)
-        with no_grad():
+        if is_grad_enabled():
+            with no_grad():
+                values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        else:  # the trainer already updates metrics under no_grad
             values = self._fn(y_true, y_pred, **self._fn_kwargs)
         super().update_state(raw(values, bk), sample_weight=sample_weight)
 

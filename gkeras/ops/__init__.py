@@ -59,6 +59,7 @@ from gkeras.ops.math import (  # noqa: F401
 from gkeras.ops.nn import (  # noqa: F401
     batch_norm,
     batch_normalization,
+    binary_crossentropy,
     dense,
     dropout,
     embedding,

@@ -7,7 +7,7 @@ here against `xp` (a strided window view, no kernel).
 
 import numbers
 
-from gkeras.autodiff import Function, as_tensor
+from gkeras.autodiff import Function, as_tensor, is_grad_enabled
 from gkeras.backend import backend_of
 
 
@@ -58,18 +58,36 @@ def _check_window_fits(x_shape, window, dilation, op_name, what):
 
 # ------------------------------------------------------------------------- conv2d
 class Conv2DFunction(Function):
-    def __init__(self, strides, padding, dilation):
+    """Convolution through the backend's conv2d kernels.
+
+    With `keep_columns` (a training step on the NumPy backend) the forward builds the im2col
+    matrix itself and keeps it for the filter gradient, which then costs one GEMM instead of
+    a second im2col copy and a GEMM. Other backends keep their own (fused) kernels.
+    """
+
+    def __init__(self, strides, padding, dilation, keep_columns=False):
         self.strides, self.padding, self.dilation = strides, padding, dilation
+        self.keep_columns = keep_columns
 
     def forward(self, x, W, b=None):
-        return backend_of(x).conv2d(x, W, b, self.strides, self.padding, self.dilation)
+        bk = backend_of(x)
+        if self.keep_columns:
+            self.cols, shape = bk.conv2d_columns(x, W.shape[:2], self.strides, self.padding,
+                                                 self.dilation)
+            return bk.conv2d_from_columns(self.cols, shape, W, b)
+        return bk.conv2d(x, W, b, self.strides, self.padding, self.dilation)
 
     def backward(self, gy):
         bk = backend_of(gy)
         x, W = self.inputs[0], self.inputs[1]
         geometry = (self.strides, self.padding, self.dilation)
         gx = bk.conv2d_backward_input(gy, W.data, x.shape, *geometry) if x.requires_grad else None
-        gW = bk.conv2d_backward_filter(x.data, gy, W.shape, *geometry) if W.requires_grad else None
+        gW = None
+        if W.requires_grad:
+            if self.keep_columns:
+                gW = bk.conv2d_backward_filter_columns(self.cols, gy, W.shape)
+            else:
+                gW = bk.conv2d_backward_filter(x.data, gy, W.shape, *geometry)
         if len(self.inputs) > 2:
             return gx, gW, gy.sum(axis=(0, 1, 2))  # gb = sum of gy over N, H, W
         return gx, gW
@@ -104,15 +122,17 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1):
         )
     if padding == "valid":
         _check_window_fits(x.shape, kernel.shape[:2], dilation, "conv2d", "kernel (dilated)")
+    # the NumPy reference keeps its im2col matrix for the filter gradient of a training step
+    keep = backend_of(x.data).name == "numpy" and is_grad_enabled() and kernel.requires_grad
     if bias is None:
-        return Conv2DFunction(strides, padding, dilation)(x, kernel)
+        return Conv2DFunction(strides, padding, dilation, keep)(x, kernel)
     bias = as_tensor(bias)
     if bias.shape != (kernel.shape[3],):
         raise ValueError(
             f"conv2d: bias must have shape ({kernel.shape[3]},) for a kernel of shape "
             f"{kernel.shape}, got {bias.shape}."
         )
-    return Conv2DFunction(strides, padding, dilation)(x, kernel, bias)
+    return Conv2DFunction(strides, padding, dilation, keep)(x, kernel, bias)
 
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
@@ -162,22 +182,47 @@ class _Pool2D(Function):
 
 class MaxPool2D(_Pool2D):
     def forward(self, x):
+        xp = backend_of(x).xp
         self.in_shape = x.shape
         # padded cells hold -inf so they never win (TF's 'same' max pooling ignores them)
-        windows = self._windows(x, fill=-backend_of(x).xp.inf)
-        n, oh, ow, kh, kw, c = windows.shape
-        flat = windows.reshape(n, oh, ow, kh * kw, c)
-        self.argmax = flat.argmax(axis=3)
-        return flat.max(axis=3)
+        self.windows = windows = self._windows(x, fill=-xp.inf)
+        kh, kw = self.pool
+        # one elementwise maximum per window tap, on strided views: no copy of the windows
+        y = windows[:, :, :, 0, 0, :].copy()
+        for i in range(kh):
+            for j in range(kw):
+                if i or j:
+                    xp.maximum(y, windows[:, :, :, i, j, :], out=y)
+        self.y = y
+        return y
 
     def backward(self, gy):
         xp = backend_of(gy).xp
         kh, kw = self.pool
-        taps = xp.arange(kh * kw).reshape(1, 1, 1, kh * kw, 1)
-        # each window's gradient goes to its first maximum only, like TF's MaxPoolGrad
-        per_tap = (taps == self.argmax[:, :, :, None, :]) * gy[:, :, :, None, :]
-        n, oh, ow, _, c = per_tap.shape
-        return self._scatter(per_tap.reshape(n, oh, ow, kh, kw, c))
+        windows, y = self.windows, self.y
+        n, h, w, c = self.in_shape
+        (sh, sw) = self.strides
+        oh, ow, pt, pb, pl, pr = self.geometry
+        gxp = xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=gy.dtype)
+        overlap = sh < kh or sw < kw  # else every input cell is in one window at most
+        # each window's gradient goes to its first maximum only (taps in row-major order),
+        # like TF's MaxPoolGrad: `free` marks the windows whose maximum is still unclaimed
+        free = xp.ones(y.shape, dtype=bool)
+        last = (kh - 1, kw - 1)
+        for i in range(kh):
+            for j in range(kw):
+                hit = windows[:, :, :, i, j, :] == y
+                hit &= free
+                if (i, j) != last:
+                    free ^= hit
+                cells = gxp[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :]
+                if overlap:
+                    cells += gy * hit
+                else:
+                    xp.multiply(gy, hit, out=cells)
+        if pt or pb or pl or pr:
+            return xp.ascontiguousarray(gxp[:, pt : pt + h, pl : pl + w, :])
+        return gxp
 
 
 class AvgPool2D(_Pool2D):

@@ -1,7 +1,9 @@
 """Neural-network ops: the kernel-backed dense and softmax-cross-entropy, dropout,
 normalisation and embedding lookup. Convolution and pooling live in `gkeras.ops.conv`."""
 
-from gkeras.autodiff import Function, Tensor, as_tensor
+import numpy as np
+
+from gkeras.autodiff import Function, Tensor, as_tensor, is_grad_enabled
 from gkeras.backend import backend_of
 from gkeras.backend.numpy_backend import DENSE_ACTIVATIONS
 from gkeras.ops import math as m
@@ -24,24 +26,22 @@ class DenseFunction(Function):
         self.activation, self.alpha = activation, alpha
 
     def forward(self, x, W, b=None):
-        self.y, self.z = backend_of(x).dense(x, W, b, self.activation, self.alpha)
+        self.bk = bk = backend_of(x)  # kept: the backward runs on the same backend
+        self.y, self.z = bk.dense(x, W, b, self.activation, self.alpha)
         return self.y
 
     def backward(self, gy):
-        x, W = self.inputs[0], self.inputs[1]
-        has_bias = len(self.inputs) > 2
-        gx, gW, gb = backend_of(gy).dense_backward(
-            gy,
-            x.data,
-            W.data,
-            self.y,
-            self.z,
-            self.activation,
-            self.alpha,
-            has_bias=has_bias,
-            need_gx=x.requires_grad,
+        inputs = self.inputs
+        x = inputs[0]
+        has_bias = len(inputs) > 2
+        gx, gW, gb = self.bk.dense_backward(
+            gy, x.data, inputs[1].data, self.y, self.z, self.activation, self.alpha,
+            has_bias=has_bias, need_gx=x.requires_grad,
         )
         return (gx, gW, gb) if has_bias else (gx, gW)
+
+
+_DENSE_NAMES = frozenset(DENSE_ACTIVATIONS)
 
 
 def dense(x, kernel, bias=None, activation="linear", alpha=0.0):
@@ -58,25 +58,36 @@ def dense(x, kernel, bias=None, activation="linear", alpha=0.0):
     Returns:
         (..., U) outputs.
     """
-    if activation not in DENSE_ACTIVATIONS:
+    if activation not in _DENSE_NAMES:
         raise ValueError(
             f"dense: unknown activation {activation!r}. Expected one of {list(DENSE_ACTIVATIONS)}."
         )
-    x, kernel = as_tensor(x), as_tensor(kernel)
-    if kernel.ndim != 2 or x.ndim < 1 or x.shape[-1] != kernel.shape[0]:
+    if not isinstance(x, Tensor):
+        x = as_tensor(x)
+    if not isinstance(kernel, Tensor):
+        kernel = as_tensor(kernel)
+    # shapes straight from the arrays: this runs for every layer call, so it stays lean
+    x_shape, k_shape = x.data.shape, kernel.data.shape
+    if len(k_shape) != 2 or not x_shape or x_shape[-1] != k_shape[0]:
         raise ValueError(
-            f"dense: expected x (..., I) and kernel (I, U) with matching I; got x {x.shape} "
-            f"and kernel {kernel.shape}."
+            f"dense: expected x (..., I) and kernel (I, U) with matching I; got x {x_shape} "
+            f"and kernel {k_shape}."
         )
     if bias is not None:
-        bias = as_tensor(bias)
-        if bias.shape != (kernel.shape[1],):
-            raise ValueError(f"dense: bias must have shape ({kernel.shape[1]},), got {bias.shape}.")
-    lead = x.shape[:-1]
-    flat = x if x.ndim == 2 else reshape(x, (-1, x.shape[-1]))
-    args = (flat, kernel) if bias is None else (flat, kernel, bias)
-    y = DenseFunction(activation, alpha)(*args)
-    return y if x.ndim == 2 else reshape(y, lead + (y.shape[-1],))
+        if not isinstance(bias, Tensor):
+            bias = as_tensor(bias)
+        if bias.data.shape != (k_shape[1],):
+            raise ValueError(f"dense: bias must have shape ({k_shape[1]},), got {bias.shape}.")
+    if len(x_shape) == 2:
+        if not is_grad_enabled():  # inference: no graph node, straight to the backend
+            b = None if bias is None else bias.data
+            return Tensor(backend_of(x.data).dense(x.data, kernel.data, b, activation, alpha)[0])
+        fn = DenseFunction(activation, alpha)
+        return fn(x, kernel) if bias is None else fn(x, kernel, bias)
+    fn = DenseFunction(activation, alpha)
+    flat = reshape(x, (-1, x_shape[-1]))
+    y = fn(flat, kernel) if bias is None else fn(flat, kernel, bias)
+    return reshape(y, x_shape[:-1] + (k_shape[1],))
 
 
 # ------------------------------------------------------------------------ dropout
@@ -377,3 +388,129 @@ def softmax_cross_entropy(logits, labels, axis=-1):
         flat_labels = flat_labels.astype(logits.dtype, copy=False)
     loss = SoftmaxCrossEntropy()(flat_logits, Tensor(flat_labels))
     return loss if logits.ndim == 2 else reshape(loss, lead)
+
+
+# ------------------------------------------------------------ binary cross-entropy
+class BinaryCrossEntropy(Function):
+    """Binary cross-entropy of `(output, target)`, optionally averaged over one axis.
+
+    Probabilities are clipped to `[epsilon, 1 - epsilon]` (the gradient stops outside, as
+    through `clip`); logits use `max(x, 0) - x t + log(1 + e^-|x|)`. One Function in place of
+    the ten elementwise ops the formula takes, so a loss costs one graph node.
+    """
+
+    def __init__(self, from_logits, epsilon, axis=None):
+        self.from_logits, self.epsilon, self.axis = from_logits, epsilon, axis
+
+    def forward(self, output, target):
+        xp = backend_of(output).xp
+        if self.from_logits:
+            # max(x, 0) - x t + log1p(e^-|x|): finite for every x
+            self.e = xp.exp(-xp.abs(output))
+            loss = xp.maximum(output, 0) - output * target
+            loss += xp.log1p(self.e)
+        else:
+            eps = output.dtype.type(self.epsilon)
+            p = xp.maximum(output, eps)  # clip(output, eps, 1 - eps) without np.clip's wrapper
+            xp.minimum(p, 1 - eps, out=p)
+            q = 1 - p
+            log_q = xp.log(q)
+            log_odds = xp.log(p)
+            log_odds -= log_q
+            self.p, self.q, self.log_odds = p, q, log_odds
+            # -(t log p + (1 - t) log(1 - p)) = -(t (log p - log q) + log q)
+            loss = target * log_odds
+            loss += log_q
+            xp.negative(loss, out=loss)
+        axis = self.axis
+        self.full = loss.shape
+        if axis is None:
+            return loss
+        self.count = count = loss.shape[axis]
+        self.kept = loss.shape[:axis] + (1,) + loss.shape[axis + 1:]
+        if count == 1:
+            return loss.reshape(loss.shape[:axis] + loss.shape[axis + 1:])
+        total = loss.sum(axis=axis)
+        total /= count  # the mean, as numpy computes it
+        return total
+
+    def backward(self, gy):
+        x, t = self.inputs
+        output, target = x.data, t.data
+        xp = backend_of(gy).xp
+        if self.axis is not None:
+            gy = gy.reshape(self.kept)
+            if self.count != 1:
+                gy = gy / self.count
+        go = gt = None
+        if self.from_logits:
+            if x.requires_grad:
+                e = self.e
+                r = 1 / (1 + e)
+                go = xp.where(output >= 0, r, e * r) - target  # d/dx = sigmoid(x) - t
+                go *= gy
+            if t.requires_grad:
+                gt = -output * gy  # d/dt = -x
+        else:
+            p = self.p
+            if x.requires_grad:
+                # d/dp = -t / p + (1 - t) / (1 - p) = (p - t) / (p (1 - p)), zero where clipped
+                go = p - target
+                go /= p * self.q
+                go *= gy
+                go *= p == output  # the clip passes the gradient only where it kept the value
+            if t.requires_grad:
+                gt = -self.log_odds * gy  # d/dt = -(log p - log(1 - p))
+        return _fit_gradient(xp, go, output.shape, self.full), _fit_gradient(
+            xp, gt, target.shape, self.full)
+
+
+def _fit_gradient(xp, g, shape, full):
+    """`g` summed down to an input's `shape` (broadcast to the op's `full` shape first when a
+    reduced axis left it smaller)."""
+    if g is None or g.shape == shape:
+        return g
+    if g.shape != full:
+        g = xp.broadcast_to(g, full)
+    return m.sum_to(g, shape)
+
+
+def binary_crossentropy(target, output, from_logits=False, axis=None, epsilon=None):
+    """Elementwise binary cross-entropy between `target` labels and `output`.
+
+    Keras's `keras.ops.binary_crossentropy`, fused into one op; with `axis`, the mean over
+    that axis is taken too (what `keras.losses.binary_crossentropy` returns).
+
+    Args:
+        target: labels in [0, 1], same shape as `output` (broadcastable).
+        output: probabilities, or logits when `from_logits=True`.
+        from_logits: whether `output` holds logits.
+        axis: optional axis to average over.
+        epsilon: the clipping bound for probabilities (`gkeras.config.epsilon()` by default).
+
+    Returns:
+        The per-entry losses, or their mean over `axis`.
+    """
+    output = as_tensor(output)
+    if not isinstance(target, Tensor):
+        target = Tensor(backend_of(output.data).asarray(target, dtype=output.dtype))
+    shape = output.data.shape
+    if target.data.shape != shape:
+        try:
+            shape = np.broadcast_shapes(tuple(target.shape), shape)
+        except ValueError:
+            raise ValueError(
+                f"binary_crossentropy: target of shape {tuple(target.shape)} and output of "
+                f"shape {output.shape} cannot be broadcast together."
+            ) from None
+    if axis is not None:
+        if not -len(shape) <= axis < len(shape):
+            raise ValueError(
+                f"binary_crossentropy: axis {axis} is out of bounds for shape {shape}."
+            )
+        axis %= len(shape)
+    if epsilon is None:
+        from gkeras import config
+
+        epsilon = config.epsilon()
+    return BinaryCrossEntropy(bool(from_logits), float(epsilon), axis)(output, target)

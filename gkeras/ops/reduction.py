@@ -29,8 +29,11 @@ class Sum(Function):
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, gy):
-        g = gy.reshape(_kept_shape(self.in_shape, self.axes))
-        return xp_of(gy).broadcast_to(g, self.in_shape).copy()
+        # every reduced entry gets the gradient of its sum: broadcast gy back (into a fresh
+        # array: the engine may hand a gradient to several consumers)
+        g = xp_of(gy).empty(self.in_shape, dtype=gy.dtype)
+        g[...] = gy.reshape(_kept_shape(self.in_shape, self.axes))
+        return g
 
 
 class Mean(Sum):

@@ -57,6 +57,8 @@ class Adam(_Moments):
         **kwargs: the common arguments of `Optimizer`.
     """
 
+    _elementwise_update = True  # the rule may run on all variables at once (flat.py)
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
@@ -145,6 +147,8 @@ class Adamax(_Moments):
         **kwargs: the common arguments of `Optimizer`.
     """
 
+    _elementwise_update = True  # the rule may run on all variables at once (flat.py)
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="adamax", **kwargs):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
@@ -188,6 +192,8 @@ class Nadam(_Moments):
         name: name of the optimizer.
         **kwargs: the common arguments of `Optimizer`.
     """
+
+    _elementwise_update = True  # the rule may run on all variables at once (flat.py)
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="nadam", **kwargs):

@@ -27,6 +27,8 @@ class RMSprop(Optimizer):
         **kwargs: the common arguments of `Optimizer`.
     """
 
+    _elementwise_update = True  # the rule may run on all variables at once (flat.py)
+
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
                  centered=False, name="rmsprop", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
@@ -93,6 +95,8 @@ class Adagrad(Optimizer):
         **kwargs: the common arguments of `Optimizer`.
     """
 
+    _elementwise_update = True  # the rule may run on all variables at once (flat.py)
+
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
                  name="adagrad", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
@@ -138,6 +142,8 @@ class Adadelta(Optimizer):
         name: name of the optimizer.
         **kwargs: the common arguments of `Optimizer`.
     """
+
+    _elementwise_update = True  # the rule may run on all variables at once (flat.py)
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name="adadelta",
                  **kwargs):

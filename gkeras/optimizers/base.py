@@ -16,6 +16,7 @@ import numpy as np
 
 from gkeras.autodiff import Tensor
 from gkeras.backend import backend_of
+from gkeras.optimizers import flat as flat_module
 from gkeras.optimizers import schedules as schedules_module
 
 
@@ -106,6 +107,7 @@ class Optimizer:
         self._slots = {}  # id(variable) -> {slot name: array}
         self._global_slots = {}  # slot name -> array (e.g. Nadam's running product)
         self._exclude_ids, self._exclude_pattern = set(), None
+        self._flat, self._flat_repacks = None, 0  # see _flat_group
 
     # --------------------------------------------------------------- properties
     @property
@@ -232,11 +234,16 @@ class Optimizer:
                 "variables; pass one gradient per variable."
             )
         grads, trainable_variables = self._checked_pairs(grads, trainable_variables)
-        self.build(trainable_variables)
-        if self.loss_scale_factor is not None:
-            grads = [g / self.loss_scale_factor for g in grads]
         steps = self.gradient_accumulation_steps
-        if steps:
+        group = self._flat
+        if steps or group is None or not group.matches(trainable_variables):
+            self.build(trainable_variables)  # (a matching plan means all are built)
+            group = None if steps else self._flat_group(trainable_variables)
+        if group is None and self.loss_scale_factor is not None:
+            grads = [g / self.loss_scale_factor for g in grads]
+        if group is not None:
+            self._update_flat(group, grads)
+        elif steps:
             accumulators = [self._slots[id(v)]["gradient_accumulator"]
                             for v in trainable_variables]
             if (int(self._iterations) + 1) % steps == 0:
@@ -265,13 +272,14 @@ class Optimizer:
                 continue
             if isinstance(g, Tensor):
                 g = g.data
-            if tuple(g.shape) != tuple(v.shape):
+            data = v.data
+            if g.shape != data.shape and tuple(g.shape) != tuple(data.shape):
                 raise ValueError(
                     f"{self.name}: the gradient of variable '{getattr(v, 'path', v)}' has shape "
                     f"{tuple(g.shape)} but the variable has shape {tuple(v.shape)}."
                 )
-            if g.dtype != v.dtype:
-                g = g.astype(v.dtype)
+            if g.dtype is not data.dtype and g.dtype != data.dtype:
+                g = g.astype(data.dtype)
             kept_grads.append(g)
             kept_vars.append(v)
         if not kept_grads:
@@ -291,6 +299,49 @@ class Optimizer:
         self.before_update_steps(lr)
         for g, v in zip(grads, variables):
             self.update_step(g, v.data, self._slots[id(v)], lr)
+
+    # ----------------------------------------------------------- flat updates
+    def _flat_group(self, variables):
+        """The `FlatGroup` planning the update of `variables`, or `None` where a plain
+        per-variable update is needed.
+
+        Only the built-in update rules (elementwise by construction) are planned, and not
+        with per-variable clipping (`clipnorm`). A list of variables that keeps changing
+        stops being planned after a few tries, since each plan repacks the small weights.
+        """
+        group = self._flat
+        if group is not None and group.matches(variables):
+            return group
+        if self.clipnorm or self._flat_repacks >= 3 or not self._elementwise_rule():
+            return None
+        if not flat_module.packable(variables, self._slots):
+            return None
+        self._flat_repacks += group is not None
+        self._flat = flat_module.FlatGroup(variables, self._slots)
+        return self._flat
+
+    def _elementwise_rule(self):
+        """Whether `update_step` and `build_slots` come from classes that declare an
+        elementwise rule (`_elementwise_update = True`); a subclass overriding either one
+        without declaring it gets per-variable updates."""
+        cls = type(self)
+        for method in ("update_step", "build_slots", "before_update_steps"):
+            owner = next(c for c in cls.__mro__ if method in c.__dict__)
+            if owner is not Optimizer and not owner.__dict__.get("_elementwise_update", False):
+                return False
+        return True
+
+    def _update_flat(self, group, grads):
+        """`_update` through a `FlatGroup`: one `update_step` per block instead of per
+        variable (see `gkeras.optimizers.flat`)."""
+        if self.loss_scale_factor is not None:
+            grads = [g / self.loss_scale_factor for g in grads]
+        grads = self._clip_gradients(grads)
+        lr = self._current_learning_rate()
+        self._apply_weight_decay(group.variables, lr)
+        self.before_update_steps(lr)
+        for g, w, slots in group.blocks(grads):
+            self.update_step(g, w, slots, lr)
 
     def before_update_steps(self, learning_rate):
         """Hook run once per update before the per-variable steps (Nadam's running product)."""

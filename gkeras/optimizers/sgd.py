@@ -23,6 +23,8 @@ class SGD(Optimizer):
             `clipvalue`, `global_clipnorm`, `use_ema`, ...).
     """
 
+    _elementwise_update = True  # the rule may run on all variables at once (flat.py)
+
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
                  clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
                  ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,

@@ -281,6 +281,27 @@ def test_no_grad_nests_and_restores_after_errors():
     assert is_grad_enabled()
 
 
+def test_no_grad_decorates_functions_even_recursive_ones():
+    states = []
+
+    @no_grad()
+    def depth(n):
+        states.append(is_grad_enabled())
+        return depth(n - 1) if n else 0
+
+    depth(3)
+    assert states == [False] * 4 and is_grad_enabled()
+    # one context object entered twice restores each level in turn
+    ctx = no_grad()
+    with ctx:
+        with enable_grad():
+            with ctx:
+                assert not is_grad_enabled()
+            assert is_grad_enabled()
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
+
+
 def test_constants_do_not_require_grad(bk):
     c = Tensor(bk.asarray(np.ones(3)))
     y = ops.exp(c) + 1.0

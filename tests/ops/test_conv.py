@@ -202,3 +202,19 @@ def test_keras_pool_signatures_and_errors(bk, rng):
         ops.avg_pool2d(tensor(bk, x), 5)
     with pytest.raises(ValueError, match="`pool_size` must be"):
         ops.max_pool2d(tensor(bk, x), 0)
+
+
+def test_conv2d_training_step_reuses_its_columns(bk, rng):
+    # on the NumPy backend the forward keeps its im2col matrix for the filter gradient; the
+    # result must equal the backend's own filter gradient computed from x, and the graph
+    # must let go of the matrix after backward
+    x = tensor(bk, rng.standard_normal((2, 6, 5, 3)))
+    W = Variable(bk.asarray(rng.standard_normal((3, 2, 3, 4))))
+    y = ops.conv2d(x, W, strides=(2, 1), padding="same", dilation_rate=1)
+    fn = y.creator
+    assert fn.keep_columns == (bk.name == "numpy")
+    gy = rng.standard_normal(y.shape)
+    y.backward(bk.asarray(gy))
+    expected = bk.conv2d_backward_filter(x.data, bk.asarray(gy), W.shape, (2, 1), "same", (1, 1))
+    assert_close(W.grad, to_host(expected), rtol=1e-12)
+    assert "cols" not in fn.__dict__  # released with the graph

@@ -316,3 +316,103 @@ def test_softmax_cross_entropy_weights_and_errors(bk, rng):
         ops.softmax_cross_entropy(tensor(bk, logits), tensor(bk, np.zeros((4, 2))))
     with pytest.raises(ValueError, match="last axis"):
         ops.softmax_cross_entropy(tensor(bk, logits), tensor(bk, ids), axis=0)
+
+
+# ------------------------------------------------------------ binary cross-entropy
+def ref_bce(target, output, from_logits, eps=1e-7):
+    """Keras's formulas, in float64: clipped probabilities, or the stable logits form."""
+    target, output = np.asarray(target, np.float64), np.asarray(output, np.float64)
+    if from_logits:
+        return np.maximum(output, 0) - output * target + np.log1p(np.exp(-np.abs(output)))
+    p = np.clip(output, eps, 1 - eps)
+    return -(target * np.log(p) + (1 - target) * np.log(1 - p))
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+@pytest.mark.parametrize("axis", [None, -1, 0])
+def test_binary_crossentropy_matches_keras_formula(bk, rng, from_logits, axis):
+    shape = (5, 3)
+    target = rng.uniform(0, 1, shape)
+    output = rng.standard_normal(shape) * 3 if from_logits else rng.uniform(0.02, 0.98, shape)
+    ref = ref_bce(target, output, from_logits)
+    if axis is not None:
+        ref = ref.mean(axis=axis)
+    for dtype, rtol in (("float32", 1e-5), ("float64", 1e-12)):
+        out = ops.binary_crossentropy(tensor(bk, target, dtype), tensor(bk, output, dtype),
+                                      from_logits=from_logits, axis=axis)
+        assert out.dtype == dtype and out.shape == ref.shape
+        assert_close(out, ref, rtol=rtol, atol=1e-6)
+    check_gradients(
+        lambda o, t: ops.binary_crossentropy(t, o, from_logits=from_logits, axis=axis),
+        output, target, bk=bk,
+    )
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_binary_crossentropy_broadcasts_and_sums_gradients_back(bk, rng, from_logits):
+    # one output column against three target columns, averaged over the last axis: the
+    # output's gradient is the sum over the columns it was broadcast to
+    output = rng.standard_normal((4, 1)) if from_logits else rng.uniform(0.1, 0.9, (4, 1))
+    target = rng.uniform(0, 1, (4, 3))
+    out = ops.binary_crossentropy(tensor(bk, target), tensor(bk, output),
+                                  from_logits=from_logits, axis=-1)
+    assert_close(out, ref_bce(target, output, from_logits).mean(axis=-1), rtol=1e-12)
+    for axis in (None, -1):
+        def f(o, t, axis=axis):
+            return ops.binary_crossentropy(t, o, from_logits=from_logits, axis=axis)
+
+        check_gradients(f, output, target, bk=bk)
+        check_gradients(f, output[:1].T.repeat(4, axis=0), target[:1], bk=bk)
+
+
+def test_binary_crossentropy_stops_the_gradient_where_it_clips(bk):
+    output = Variable(bk.asarray(np.array([[0.0, 1e-9, 0.5, 1.0]])))
+    target = tensor(bk, np.array([[1.0, 1.0, 1.0, 0.0]]))
+    loss = ops.binary_crossentropy(target, output)
+    eps = 1e-7
+    assert_close(loss, [[-np.log(eps), -np.log(eps), -np.log(0.5), -np.log(eps)]], rtol=1e-12)
+    ops.sum(loss).backward()
+    # clipped entries (outside [eps, 1 - eps]) get no gradient; d/dp = -1 / p inside
+    assert_close(output.grad, [[0.0, 0.0, -2.0, 0.0]], rtol=1e-12)
+
+
+def test_binary_crossentropy_with_huge_logits_is_finite(bk):
+    logits = Variable(bk.asarray(np.array([-1e4, -30.0, 0.0, 30.0, 1e4], np.float32)))
+    target = tensor(bk, np.array([1.0, 0.0, 1.0, 1.0, 0.0], np.float32))
+    loss = ops.binary_crossentropy(target, logits, from_logits=True)
+    assert_close(loss, ref_bce(target.numpy(), logits.numpy(), True), rtol=1e-6)
+    ops.sum(loss).backward()
+    x = np.array([-1e4, -30.0, 0.0, 30.0, 1e4])
+    e = np.exp(-np.abs(x))
+    sig = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    # float32 resolution: sigmoid(30) rounds to 1, so its gradient 1 - 1 is 0 up to 1e-7
+    assert_close(logits.grad, sig - target.numpy(), rtol=1e-6, atol=1e-7)
+    assert logits.grad[1] > 0  # e^-30 itself survives in float32: no underflow to 0
+
+
+def test_binary_crossentropy_target_gradient_and_errors(bk, rng):
+    output = rng.uniform(0.1, 0.9, (3, 2))
+    target = rng.uniform(0, 1, (3, 2))
+    check_gradients(lambda t: ops.binary_crossentropy(t, tensor(bk, output)), target, bk=bk)
+    check_gradients(
+        lambda t: ops.binary_crossentropy(t, tensor(bk, output * 4 - 2), from_logits=True),
+        target, bk=bk,
+    )
+    with pytest.raises(ValueError, match=r"target of shape \(3, 3\) and output of shape"):
+        ops.binary_crossentropy(tensor(bk, np.ones((3, 3))), tensor(bk, output))
+    with pytest.raises(ValueError, match=r"axis 2 is out of bounds for shape \(3, 2\)"):
+        ops.binary_crossentropy(tensor(bk, target), tensor(bk, output), axis=2)
+    # plain arrays and integer labels are accepted as targets (Keras's ops example)
+    out = ops.binary_crossentropy(np.array([0, 1, 1, 0]), tensor(bk, [0.1, 0.9, 0.8, 0.2]))
+    assert_close(out, ref_bce([0, 1, 1, 0], [0.1, 0.9, 0.8, 0.2], False), rtol=1e-5)
+
+
+def test_dense_without_grad_records_no_graph(bk, rng):
+    from gkeras.autodiff import no_grad
+
+    x = tensor(bk, rng.standard_normal((4, 3)))
+    W = Variable(bk.asarray(rng.standard_normal((3, 2))))
+    with no_grad():
+        y = ops.dense(x, W, activation="tanh")
+    assert y.creator is None and not y.requires_grad
+    assert_close(y, np.tanh(x.numpy() @ W.numpy()), rtol=1e-12)
