@@ -207,7 +207,10 @@ def test_a_blocked_sequence_times_out_naming_it(monkeypatch):
 
 
 _INTERRUPT_SCRIPT = textwrap.dedent("""
-    import multiprocessing, sys, threading, time
+    import multiprocessing, signal, sys, threading, time
+    # Python leaves SIGINT ignored when its parent ignored it (a background job of a
+    # non-interactive shell, as CI may be); a user's Ctrl-C arrives as KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import numpy as np
     import gkeras as keras
     from gkeras import layers
