@@ -104,7 +104,7 @@ class Conv2D(Layer):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if (not isinstance(filters, (int, np.integer)) or isinstance(filters, bool)
                 or filters <= 0):
             raise ValueError(
@@ -140,7 +140,6 @@ class Conv2D(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(ndim=4)
@@ -199,8 +198,6 @@ class Conv2D(Layer):
             if self.bias is not None:
                 y = ops.add(y, self.bias)
         y = self.activation(y)
-        if self.activity_regularizer is not None:
-            self.add_loss(ops.divide(self.activity_regularizer(y), y.shape[0]))
         return y
 
     def compute_output_shape(self, input_shape):

@@ -84,7 +84,7 @@ class Dense(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
             raise ValueError(
                 f"Received an invalid value for `units` of layer '{self.name}': expected a "
@@ -97,7 +97,6 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(min_ndim=2)
@@ -126,8 +125,6 @@ class Dense(Layer):
             y = ops.dense(inputs, self.kernel, self.bias, *self._fused)
         else:
             y = self.activation(ops.dense(inputs, self.kernel, self.bias))
-        if self.activity_regularizer is not None:
-            self.add_loss(ops.divide(self.activity_regularizer(y), y.shape[0]))
         return y
 
     def compute_output_shape(self, input_shape):

@@ -41,7 +41,7 @@ class Embedding(Layer):
         if kwargs.pop("input_length", None) is not None:
             warnings.warn("Argument `input_length` is deprecated. Just remove it.",
                           UserWarning, stacklevel=2)
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not (_positive_int(input_dim) and _positive_int(output_dim)):
             raise ValueError(
                 f"Layer '{self.name}': both `input_dim` and `output_dim` should be positive "
@@ -51,7 +51,6 @@ class Embedding(Layer):
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
         if weights is not None:
@@ -73,8 +72,6 @@ class Embedding(Layer):
         if inputs.dtype.kind not in "iu":
             inputs = ops.cast(inputs, "int32")
         y = ops.embedding(inputs, self.embeddings)
-        if self.activity_regularizer is not None:
-            self.add_loss(ops.divide(self.activity_regularizer(y), y.shape[0]))
         return y
 
     def compute_mask(self, inputs, mask=None):

@@ -70,6 +70,7 @@ class Layer:
         batch_input_shape = kwargs.pop("batch_input_shape", None)
         batch_size = kwargs.pop("batch_size", None)
         kwargs.pop("autocast", None)
+        activity_regularizer = kwargs.pop("activity_regularizer", None)
         if kwargs:
             raise TypeError(
                 f"{type(self).__name__}.__init__ got unexpected keyword argument(s) "
@@ -77,6 +78,7 @@ class Layer:
             )
         object.__setattr__(self, "_tracked_layers", [])
         self._weights_list = []
+        self.activity_regularizer = regularizers_module.get(activity_regularizer)
         self.name = name or unique_name(snake_case(type(self).__name__))
         self._trainable = bool(trainable)
         self.dtype = np.dtype(_dtype_name(dtype) or backend_module.floatx()).name
@@ -318,7 +320,7 @@ class Layer:
             kwargs["training"] = bool(training)
         _CallContext.training = training
         try:
-            return self.call(*args, **kwargs)
+            return self._penalize_activity(self.call(*args, **kwargs))
         finally:
             _CallContext.training = previous
 
@@ -335,10 +337,16 @@ class Layer:
         _CallContext.training = training
         try:
             if self._accepts_training:
-                return self.call(x, training=bool(training))
-            return self.call(x)
+                return self._penalize_activity(self.call(x, training=bool(training)))
+            return self._penalize_activity(self.call(x))
         finally:
             _CallContext.training = previous
+
+    def _penalize_activity(self, outputs):
+        """Adds `activity_regularizer(y) / batch size` to this pass's losses (Keras 2 scale)."""
+        if self.activity_regularizer is not None and isinstance(outputs, Tensor):
+            self.add_loss(self.activity_regularizer(outputs) / outputs.shape[0])
+        return outputs
 
     # ------------------------------------------------------------- symbolic calls
     def _symbolic_call(self, args, kwargs):
