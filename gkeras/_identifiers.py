@@ -2,7 +2,8 @@
 
 `initializers.get`, `regularizers.get` and `constraints.get` accept the same forms and differ
 only in their tables of names, so they share `resolve` (and `serialize` for the way back);
-their base classes share `Configurable`, the config round trip both rely on.
+their base classes share `Configurable`, the config round trip both rely on. Losses and
+metrics share `deserialize`, the way back from their saved configs.
 """
 
 
@@ -72,3 +73,36 @@ def serialize(obj, base):
     if isinstance(obj, base):
         return {"class_name": type(obj).__name__, "config": obj.get_config()}
     return getattr(obj, "__name__", None)
+
+
+def deserialize(config, custom_objects, kind, kinds, classes, get, fn_wrapper):
+    """Rebuilds a loss or metric from its `serialize` output (a name or a config dict).
+
+    Args:
+        config: a name, or a `{"class_name", "config"}` dict.
+        custom_objects: `{name: class or function}` for user-defined objects, or `None`.
+        kind, kinds: `"loss"` / `"losses"` or `"metric"` / `"metrics"`, for error messages.
+        classes: `{class name: class}` of the built-in classes.
+        get: the module's `get`, which turns a name or a function into an object.
+        fn_wrapper: the class wrapping a plain function; its `fn` config entry may name a
+            function in `custom_objects`.
+    """
+    custom_objects = custom_objects or {}
+    if isinstance(config, str):
+        return get(custom_objects.get(config, config))
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(
+            f"Could not deserialize {kind} from {config!r}: expected a name or a dict with "
+            "'class_name' and 'config'."
+        )
+    class_name = config["class_name"]
+    inner = dict(config.get("config") or {})
+    cls = custom_objects.get(class_name) or classes.get(class_name)
+    if cls is None:
+        raise ValueError(
+            f"Unknown {kind} class {class_name!r}. Valid classes are: {sorted(classes)}; "
+            f"pass user-defined {kinds} through `custom_objects`."
+        )
+    if cls is fn_wrapper and isinstance(inner.get("fn"), str) and inner["fn"] in custom_objects:
+        inner["fn"] = custom_objects[inner["fn"]]
+    return cls.from_config(inner)

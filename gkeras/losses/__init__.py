@@ -9,6 +9,7 @@ Example:
 
 import inspect
 
+from gkeras import _identifiers
 from gkeras.losses.base import (  # noqa: F401
     REDUCTIONS,
     Loss,
@@ -176,25 +177,5 @@ def deserialize(config, custom_objects=None):
     Returns:
         A `Loss` instance.
     """
-    custom_objects = custom_objects or {}
-    if isinstance(config, str):
-        if config in custom_objects:
-            return get(custom_objects[config])
-        return get(config)
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(
-            f"Could not deserialize loss from {config!r}: expected a name or a dict with "
-            "'class_name' and 'config'."
-        )
-    class_name = config["class_name"]
-    inner = dict(config.get("config") or {})
-    cls = custom_objects.get(class_name) or _BY_CLASS_NAME.get(class_name)
-    if cls is None:
-        raise ValueError(
-            f"Unknown loss class {class_name!r}. Valid classes are: {sorted(_BY_CLASS_NAME)}; "
-            "pass user-defined losses through `custom_objects`."
-        )
-    if cls is LossFunctionWrapper and isinstance(inner.get("fn"), str) and (
-            inner["fn"] in custom_objects):
-        inner["fn"] = custom_objects[inner["fn"]]
-    return cls.from_config(inner)
+    return _identifiers.deserialize(config, custom_objects, "loss", "losses", _BY_CLASS_NAME,
+                                    get, LossFunctionWrapper)

@@ -4,6 +4,7 @@ Keras 2 rule that turns `"accuracy"` / `"crossentropy"` into the right metric fo
 
 import inspect
 
+from gkeras import _identifiers
 from gkeras.losses import functions as _loss_functions
 from gkeras.metrics.accuracy import (  # noqa: F401
     Accuracy,
@@ -192,25 +193,8 @@ def deserialize(config, custom_objects=None):
     Returns:
         A `Metric`.
     """
-    custom_objects = custom_objects or {}
-    if isinstance(config, str):
-        return get(custom_objects.get(config, config))
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(
-            f"Could not deserialize metric from {config!r}: expected a name or a dict with "
-            "'class_name' and 'config'."
-        )
-    class_name = config["class_name"]
-    inner = dict(config.get("config") or {})
-    cls = custom_objects.get(class_name) or _BY_CLASS_NAME.get(class_name)
-    if cls is None:
-        raise ValueError(
-            f"Unknown metric class {class_name!r}. Valid classes are: {sorted(_BY_CLASS_NAME)}; "
-            "pass user-defined metrics through `custom_objects`."
-        )
-    if cls is MeanMetricWrapper and inner.get("fn") in custom_objects:
-        inner["fn"] = custom_objects[inner["fn"]]
-    return cls.from_config(inner)
+    return _identifiers.deserialize(config, custom_objects, "metric", "metrics", _BY_CLASS_NAME,
+                                    get, MeanMetricWrapper)
 
 
 # ------------------------------------------------------ "accuracy" and friends
