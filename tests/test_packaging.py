@@ -182,12 +182,15 @@ def _venv_bin(venv, name):
 def test_wheel_installs_and_loads_kernels_outside_the_source_tree(wheel, tmp_path):
     venv = tmp_path / "venv"
     # Host packages (numpy, h5py, pip) stay visible; the venv's own site-packages comes first,
-    # so gkeras must resolve to the freshly installed wheel.
+    # so gkeras must resolve to the freshly installed wheel. --ignore-installed: where the host
+    # already has gkeras (CI installs the project into the host interpreter) pip would otherwise
+    # call the requirement satisfied and put nothing in the venv.
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
                     str(venv)], check=True, timeout=120)
     python = _venv_bin(venv, "python")
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel)],
+        [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed", "--quiet",
+         str(wheel)],
         capture_output=True, text=True, env=_clean_env(PIP_DISABLE_PIP_VERSION_CHECK="1"),
         timeout=180,
     )
