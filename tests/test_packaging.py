@@ -189,8 +189,8 @@ def test_wheel_installs_and_loads_kernels_outside_the_source_tree(wheel, tmp_pat
                     str(venv)], check=True, timeout=120)
     python = _venv_bin(venv, "python")
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed", "--quiet",
-         str(wheel)],
+        [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed",
+         "--quiet", str(wheel)],
         capture_output=True, text=True, env=_clean_env(PIP_DISABLE_PIP_VERSION_CHECK="1"),
         timeout=180,
     )
