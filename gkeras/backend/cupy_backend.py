@@ -35,6 +35,8 @@ class CupyBackend(kernels.KernelBackendMixin, NumpyBackend):
     """Backend on an NVIDIA GPU through CuPy."""
 
     name = "cupy"
+    # the NumPy twins' convolutions in one chunk: a GPU wants the whole batch in one GEMM
+    conv_chunk_bytes = 1 << 62
 
     def __init__(self):
         self.xp = cupy

@@ -28,6 +28,8 @@ class NumpyBackend:
     """Backend on the host CPU through NumPy."""
 
     name = "numpy"
+    # im2col bytes per batch chunk of the convolutions: a block that stays in a core's L2
+    conv_chunk_bytes = 2 << 20
 
     def __init__(self):
         self.xp = np
@@ -161,56 +163,74 @@ class NumpyBackend:
         strides_ = (sn, sh * strides[0], sw * strides[1], sh * dilation[0], sw * dilation[1], sc)
         return xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides_)
 
-    def conv2d_columns(self, x, kernel_hw, strides=(1, 1), padding="valid", dilation=(1, 1)):
-        """The im2col matrix of `x`: (N*OH*OW, KH*KW*C), one row per output position.
+    def _batch_chunks(self, n, bytes_per_sample):
+        """`(start, stop)` ranges over the batch with about `conv_chunk_bytes` of im2col each.
 
-        Returns:
-            `(cols, (n, oh, ow))`. `conv2d` multiplies it by the kernel; a training step that
-            keeps it can give it to `conv2d_backward_filter_columns` instead of building it
-            a second time.
+        Working through the batch a few images at a time keeps the im2col block in cache and
+        reuses one buffer, instead of writing (and page-faulting in) a matrix KH*KW times the
+        input's size, then reading it back from memory.
         """
-        kh, kw = kernel_hw
-        windows = self._padded_windows(x, (kh, kw), strides, padding, dilation)
-        n, oh, ow = windows.shape[:3]
-        return windows.reshape(n * oh * ow, kh * kw * x.shape[3]), (n, oh, ow)
+        step = max(1, self.conv_chunk_bytes // max(1, bytes_per_sample))
+        return [(s, min(n, s + step)) for s in range(0, n, step)]
 
     def conv2d(self, x, W, b=None, strides=(1, 1), padding="valid", dilation=(1, 1)):
         """NHWC convolution: `x` (N, H, W, C), `W` (KH, KW, C, F) → (N, OH, OW, F).
 
-        im2col through a strided view, then one GEMM.
+        im2col then one GEMM per chunk of the batch: the columns of a chunk are copied from a
+        strided view of the input into a reused buffer and multiplied by the kernel matrix.
         """
-        cols, shape = self.conv2d_columns(x, W.shape[:2], strides, padding, dilation)
-        return self.conv2d_from_columns(cols, shape, W, b)
-
-    def conv2d_from_columns(self, cols, out_shape, W, b=None):
-        """`conv2d` given the im2col matrix of its input: `y = cols W + b`, one GEMM."""
-        f = W.shape[3]
-        y = cols @ W.reshape(-1, f)
+        xp = self.xp
+        kh, kw, c, f = W.shape
+        windows = self._padded_windows(x, (kh, kw), strides, padding, dilation)
+        n, oh, ow = windows.shape[:3]
+        per_sample, k = oh * ow, kh * kw * c
+        y = xp.empty((n * per_sample, f), dtype=xp.result_type(x, W))
+        kernel = W.reshape(k, f)
+        buffer = None
+        for start, stop in self._batch_chunks(n, per_sample * k * x.itemsize):
+            rows = (stop - start) * per_sample
+            if buffer is None:
+                buffer = xp.empty((rows, k), dtype=x.dtype)
+            cols = buffer[:rows]
+            cols.reshape(windows[start:stop].shape)[...] = windows[start:stop]
+            xp.matmul(cols, kernel, out=y[start * per_sample : stop * per_sample])
         if b is not None:
             y += b
-        return y.reshape(out_shape + (f,))
+        return y.reshape(n, oh, ow, f)
 
     def conv2d_backward_filter(
         self, x, gy, kernel_shape, strides=(1, 1), padding="valid", dilation=(1, 1)
     ):
-        """dL/dW for `conv2d`: `gW = cols^T gy` with the same im2col as the forward."""
-        cols, _ = self.conv2d_columns(x, kernel_shape[:2], strides, padding, dilation)
-        return self.conv2d_backward_filter_columns(cols, gy, kernel_shape)
-
-    def conv2d_backward_filter_columns(self, cols, gy, kernel_shape):
-        """dL/dW from the forward's im2col matrix: `gW = cols^T gy`."""
-        gW = cols.T @ gy.reshape(cols.shape[0], kernel_shape[3])
+        """dL/dW for `conv2d`: `gW = cols^T gy`, summed over the same batch chunks as the
+        forward (the im2col block is rebuilt in cache rather than kept from the forward)."""
+        xp = self.xp
+        kh, kw, c, f = kernel_shape
+        windows = self._padded_windows(x, (kh, kw), strides, padding, dilation)
+        n, oh, ow = windows.shape[:3]
+        per_sample, k = oh * ow, kh * kw * c
+        gy2 = gy.reshape(n * per_sample, f)
+        gW = xp.zeros((k, f), dtype=gy.dtype)
+        part = xp.empty((k, f), dtype=gy.dtype)
+        buffer = None
+        for start, stop in self._batch_chunks(n, per_sample * k * x.itemsize):
+            rows = (stop - start) * per_sample
+            if buffer is None:
+                buffer = xp.empty((rows, k), dtype=x.dtype)
+            cols = buffer[:rows]
+            cols.reshape(windows[start:stop].shape)[...] = windows[start:stop]
+            xp.matmul(cols.T, gy2[start * per_sample : stop * per_sample], out=part)
+            gW += part
         return gW.reshape(kernel_shape)
 
     def conv2d_backward_input(
         self, gy, W, input_shape, strides=(1, 1), padding="valid", dilation=(1, 1)
     ):
         """dL/dx for `conv2d`: for each kernel tap, `gy W[i, j]^T` added onto the input
-        positions that tap read (col2im one tap at a time).
+        positions that tap read (col2im one tap at a time), a batch chunk at a time.
 
         The per-tap products are the column blocks of `gcols = gy W^T`; computing them one at
-        a time never materialises the (N*OH*OW, KH*KW*C) matrix, which halves the memory
-        traffic of the backward pass.
+        a time never materialises the (N*OH*OW, KH*KW*C) matrix, and chunking keeps the tap
+        block and the chunk's input gradient in cache while the nine taps add onto it.
         """
         xp = self.xp
         n, h, w, c = input_shape
@@ -219,15 +239,23 @@ class NumpyBackend:
         dh, dw = dilation
         oh, (pt, pb) = self.conv2d_geometry(h, kh, sh, dh, padding)
         ow, (pl, pr) = self.conv2d_geometry(w, kw, sw, dw, padding)
-        gy2 = gy.reshape(n * oh * ow, f)
+        per_sample = oh * ow
+        gy2 = gy.reshape(n * per_sample, f)
         gxp = xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=gy.dtype)
-        tap = xp.empty((n * oh * ow, c), dtype=gy.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                xp.matmul(gy2, W[i, j].T, out=tap)  # gcols block of tap (i, j): gy W[i, j]^T
-                rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+        taps = [(i, j, W[i, j].T) for i in range(kh) for j in range(kw)]
+        buffer = None
+        for start, stop in self._batch_chunks(n, per_sample * kh * kw * c * gy.itemsize):
+            rows = (stop - start) * per_sample
+            if buffer is None:
+                buffer = xp.empty((rows, c), dtype=gy.dtype)
+            tap = buffer[:rows]
+            g = gy2[start * per_sample : stop * per_sample]
+            chunk = gxp[start:stop]
+            for i, j, w_tap in taps:
+                xp.matmul(g, w_tap, out=tap)  # gcols block of tap (i, j): gy W[i, j]^T
+                rows_ = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
                 cols_ = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-                gxp[:, rows, cols_, :] += tap.reshape(n, oh, ow, c)
+                chunk[:, rows_, cols_, :] += tap.reshape(stop - start, oh, ow, c)
         if pt or pb or pl or pr:
             return gxp[:, pt : pt + h, pl : pl + w, :]
         return gxp

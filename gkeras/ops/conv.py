@@ -7,7 +7,7 @@ here against `xp` (a strided window view, no kernel).
 
 import numbers
 
-from gkeras.autodiff import Function, as_tensor, is_grad_enabled
+from gkeras.autodiff import Function, as_tensor
 from gkeras.backend import backend_of
 
 
@@ -58,36 +58,20 @@ def _check_window_fits(x_shape, window, dilation, op_name, what):
 
 # ------------------------------------------------------------------------- conv2d
 class Conv2DFunction(Function):
-    """Convolution through the backend's conv2d kernels.
+    """Convolution through the backend's conv2d kernels."""
 
-    With `keep_columns` (a training step on the NumPy backend) the forward builds the im2col
-    matrix itself and keeps it for the filter gradient, which then costs one GEMM instead of
-    a second im2col copy and a GEMM. Other backends keep their own (fused) kernels.
-    """
-
-    def __init__(self, strides, padding, dilation, keep_columns=False):
+    def __init__(self, strides, padding, dilation):
         self.strides, self.padding, self.dilation = strides, padding, dilation
-        self.keep_columns = keep_columns
 
     def forward(self, x, W, b=None):
-        bk = backend_of(x)
-        if self.keep_columns:
-            self.cols, shape = bk.conv2d_columns(x, W.shape[:2], self.strides, self.padding,
-                                                 self.dilation)
-            return bk.conv2d_from_columns(self.cols, shape, W, b)
-        return bk.conv2d(x, W, b, self.strides, self.padding, self.dilation)
+        return backend_of(x).conv2d(x, W, b, self.strides, self.padding, self.dilation)
 
     def backward(self, gy):
         bk = backend_of(gy)
         x, W = self.inputs[0], self.inputs[1]
         geometry = (self.strides, self.padding, self.dilation)
         gx = bk.conv2d_backward_input(gy, W.data, x.shape, *geometry) if x.requires_grad else None
-        gW = None
-        if W.requires_grad:
-            if self.keep_columns:
-                gW = bk.conv2d_backward_filter_columns(self.cols, gy, W.shape)
-            else:
-                gW = bk.conv2d_backward_filter(x.data, gy, W.shape, *geometry)
+        gW = bk.conv2d_backward_filter(x.data, gy, W.shape, *geometry) if W.requires_grad else None
         if len(self.inputs) > 2:
             return gx, gW, gy.sum(axis=(0, 1, 2))  # gb = sum of gy over N, H, W
         return gx, gW
@@ -122,17 +106,15 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1):
         )
     if padding == "valid":
         _check_window_fits(x.shape, kernel.shape[:2], dilation, "conv2d", "kernel (dilated)")
-    # the NumPy reference keeps its im2col matrix for the filter gradient of a training step
-    keep = backend_of(x.data).name == "numpy" and is_grad_enabled() and kernel.requires_grad
     if bias is None:
-        return Conv2DFunction(strides, padding, dilation, keep)(x, kernel)
+        return Conv2DFunction(strides, padding, dilation)(x, kernel)
     bias = as_tensor(bias)
     if bias.shape != (kernel.shape[3],):
         raise ValueError(
             f"conv2d: bias must have shape ({kernel.shape[3]},) for a kernel of shape "
             f"{kernel.shape}, got {bias.shape}."
         )
-    return Conv2DFunction(strides, padding, dilation, keep)(x, kernel, bias)
+    return Conv2DFunction(strides, padding, dilation)(x, kernel, bias)
 
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):

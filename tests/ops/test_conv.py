@@ -204,17 +204,23 @@ def test_keras_pool_signatures_and_errors(bk, rng):
         ops.max_pool2d(tensor(bk, x), 0)
 
 
-def test_conv2d_training_step_reuses_its_columns(bk, rng):
-    # on the NumPy backend the forward keeps its im2col matrix for the filter gradient; the
-    # result must equal the backend's own filter gradient computed from x, and the graph
-    # must let go of the matrix after backward
-    x = tensor(bk, rng.standard_normal((2, 6, 5, 3)))
-    W = Variable(bk.asarray(rng.standard_normal((3, 2, 3, 4))))
-    y = ops.conv2d(x, W, strides=(2, 1), padding="same", dilation_rate=1)
-    fn = y.creator
-    assert fn.keep_columns == (bk.name == "numpy")
+@pytest.mark.parametrize("chunk_bytes", [1, 700, 10**9], ids=["per-image", "ragged", "whole"])
+def test_conv2d_batch_chunks_give_the_same_result(bk, rng, monkeypatch, chunk_bytes):
+    """The backend works through the batch a few images at a time; any chunking (one image,
+    chunks that do not divide the batch, one chunk) must give the float64 reference."""
+    monkeypatch.setattr(type(bk), "conv_chunk_bytes", chunk_bytes)
+    x = rng.standard_normal((5, 6, 5, 3))
+    W = rng.standard_normal((3, 2, 3, 4))
+    b = rng.standard_normal(4)
+    geometry = ((2, 1), "same", (1, 2))
+    y = ops.conv2d(tensor(bk, x), Variable(bk.asarray(W)), Variable(bk.asarray(b)),
+                   strides=geometry[0], padding=geometry[1], dilation_rate=geometry[2])
+    assert_close(y, ref_conv2d(x, W, b, *geometry), rtol=1e-10)
     gy = rng.standard_normal(y.shape)
-    y.backward(bk.asarray(gy))
-    expected = bk.conv2d_backward_filter(x.data, bk.asarray(gy), W.shape, (2, 1), "same", (1, 1))
-    assert_close(W.grad, to_host(expected), rtol=1e-12)
-    assert "cols" not in fn.__dict__  # released with the graph
+    gx = bk.conv2d_backward_input(bk.asarray(gy), bk.asarray(W), x.shape, *geometry)
+    gW = bk.conv2d_backward_filter(bk.asarray(x), bk.asarray(gy), W.shape, *geometry)
+    monkeypatch.setattr(type(bk), "conv_chunk_bytes", 10**12)
+    assert_close(gx, to_host(bk.conv2d_backward_input(bk.asarray(gy), bk.asarray(W), x.shape,
+                                                      *geometry)), rtol=1e-12)
+    assert_close(gW, to_host(bk.conv2d_backward_filter(bk.asarray(x), bk.asarray(gy), W.shape,
+                                                       *geometry)), rtol=1e-12)
