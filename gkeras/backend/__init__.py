@@ -4,6 +4,7 @@ Dispatch follows the data (`backend_of(array)`); placement follows the configura
 (`GKERAS_BACKEND`, `set_backend`). This package is the only place that imports CuPy.
 """
 
+import importlib
 import sys
 
 from gkeras.backend.numpy_backend import NumpyBackend
@@ -107,6 +108,18 @@ def backend_of(array):
     if isinstance(array, _NUMPY.xp.ndarray) or _cupy_backend is None:
         return _NUMPY
     return _cupy_backend if _cupy_backend.owns(array) else _NUMPY
+
+
+def cupy_module(name="cupy"):
+    """The `cupy` module, or one of its submodules (`"cupy.cuda.nccl"`), imported here.
+
+    For the few places outside the backend that must talk to CUDA themselves (NCCL
+    collectives and GPU choice in `gkeras.distribute`), so that this package stays the only
+    one importing CuPy. Raises `ImportError` where CuPy (or the submodule) is missing.
+    """
+    if name != "cupy" and not name.startswith("cupy."):
+        raise ValueError(f"cupy_module: expected 'cupy' or a 'cupy.' submodule, got {name!r}.")
+    return importlib.import_module(name)
 
 
 def cupy_status():

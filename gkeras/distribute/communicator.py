@@ -13,7 +13,6 @@ Nothing here imports mpi4py or CuPy until a communicator that needs them is crea
 single-process programs never load either.
 """
 
-import importlib
 import os
 import socket
 import sys
@@ -213,14 +212,14 @@ class MPICommunicator(Communicator):
 
 # ------------------------------------------------------------------------- NCCL
 def _cupy():
-    # CuPy is otherwise imported only by gkeras.backend; NCCL and device choice need it here
-    return importlib.import_module("cupy")
+    # NCCL and device choice talk to CUDA directly; the backend still does the importing
+    return backend_module.cupy_module()
 
 
 def nccl_module():
     """`cupy.cuda.nccl` when CuPy was built with NCCL, else raises RuntimeError saying why."""
     try:
-        nccl = importlib.import_module("cupy.cuda.nccl")
+        nccl = backend_module.cupy_module("cupy.cuda.nccl")
     except ImportError as exc:
         raise RuntimeError(f"NCCL is not available through CuPy here ({exc}).") from exc
     if not getattr(nccl, "available", True):
