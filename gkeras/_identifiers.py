@@ -57,8 +57,15 @@ def resolve(identifier, kind, names, classes, normalize=None):
         if factory is None and normalize is not None:
             factory = names.get(normalize(identifier))
         if factory is None:
+            # a user function or class saved by name: custom_objects, scopes, registrations
+            from gkeras.saving.serialization import get_registered_object
+
+            custom = get_registered_object(identifier)
+            if custom is not None:
+                return custom() if isinstance(custom, type) else custom
             raise ValueError(
-                f"Unknown {kind}: {identifier!r}. Valid names are: {sorted(names)}."
+                f"Unknown {kind}: {identifier!r}. Valid names are: {sorted(names)}; a custom "
+                f"{kind} must be passed in `custom_objects` or registered."
             )
         return factory()
     if isinstance(identifier, type):

@@ -92,7 +92,5 @@ def get(identifier):
 
 
 def serialize(constraint):
-    """`{"class_name": ..., "config": ...}` for `get_config`."""
-    if not isinstance(constraint, Constraint):
-        return None  # unlike initializers and regularizers, a plain function is not named
+    """`{"class_name": ..., "config": ...}` for `get_config` (a function: its name)."""
     return _identifiers.serialize(constraint, Constraint)

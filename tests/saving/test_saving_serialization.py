@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import gkeras
-from gkeras import layers
+from gkeras import Input, layers, ops
 from gkeras.models import Functional
 from gkeras.saving import (
     custom_object_scope,
@@ -216,3 +216,36 @@ def test_tf_keras2_configs_are_adapted():
     with pytest.raises(ValueError, match="renorm"):
         deserialize_layer({"class_name": "BatchNormalization", "config": {
             "name": "bn", "renorm": True}})
+
+
+def halve_weights(w):
+    return w * 0.5
+
+
+def sum_of_squares(w):
+    return ops.sum(w * w)
+
+
+def constant_init(shape, dtype=None):
+    return np.full(shape, 0.25, dtype=dtype or "float32")
+
+
+def test_function_regularizer_constraint_and_initializer_round_trip_by_name(tmp_path):
+    """Keras saves a plain function by its name and finds it again through custom_objects;
+    without them the load fails naming the function instead of dropping it."""
+    inputs = Input((3,))
+    dense = layers.Dense(2, kernel_regularizer=sum_of_squares, kernel_constraint=halve_weights,
+                         kernel_initializer=constant_init, name="d")
+    model = Functional(inputs, dense(inputs))
+    config = dense.get_config()
+    assert (config["kernel_regularizer"], config["kernel_constraint"],
+            config["kernel_initializer"]) == ("sum_of_squares", "halve_weights", "constant_init")
+    model.save(tmp_path / "fn.h5")
+    custom = {"sum_of_squares": sum_of_squares, "halve_weights": halve_weights,
+              "constant_init": constant_init}
+    restored = load_model(tmp_path / "fn.h5", custom_objects=custom).get_layer("d")
+    assert restored.kernel_regularizer is sum_of_squares
+    assert restored.kernel_constraint is halve_weights
+    np.testing.assert_array_equal(restored.kernel.numpy(), dense.kernel.numpy())
+    with pytest.raises(ValueError, match=r"Unknown initializer: 'constant_init'.*custom_objects"):
+        load_model(tmp_path / "fn.h5")
