@@ -29,7 +29,7 @@ def _positive_or_none(value, name):
 
 # How often (in updates) `Optimizer._flush_subnormal_state` runs: an entry spends at most this
 # many steps subnormal, and the flush costs about three passes over the state each time.
-SUBNORMAL_FLUSH_EVERY = 16
+SUBNORMAL_FLUSH_EVERY = 32
 
 
 def flush_subnormal(array):
@@ -291,9 +291,13 @@ class Optimizer:
         so the optimizer flushes its own state every `SUBNORMAL_FLUSH_EVERY` steps. Values
         below the smallest normal float (1.2e-38 in float32) carry no usable signal here.
         """
+        buffers = {}  # packed slots are views of a few flat buffers: flush each buffer once
         for slots in self._slots.values():
             for array in slots.values():
-                flush_subnormal(array)
+                base = array.base if type(array.base) is type(array) else array
+                buffers[id(base)] = base
+        for array in buffers.values():
+            flush_subnormal(array)
 
     def _checked_pairs(self, grads, variables):
         kept_grads, kept_vars, missing = [], [], []

@@ -311,13 +311,18 @@ def test_state_that_decays_under_zero_gradients_is_flushed_not_left_subnormal(
 
     def run(flush_every):
         monkeypatch.setattr(base, "SUBNORMAL_FLUSH_EVERY", flush_every)
+        # two small variables: the NumPy optimizer packs them into shared flat buffers
         variable = Variable(bk.asarray(np.ones(8, dtype="float32")))
+        dead = Variable(bk.asarray(np.ones(3, dtype="float32")))
         opt = make()
         live = np.array([1, 1, 1, 1, 0, 0, 0, 0], dtype="float32")
-        opt.apply([bk.asarray(np.full(8, 1e-3, dtype="float32"))], [variable])
+        opt.apply([bk.asarray(np.full(8, 1e-3, dtype="float32")),
+                   bk.asarray(np.full(3, 1e-3, dtype="float32"))], [variable, dead])
         for _ in range(2000):
-            opt.apply([bk.asarray(live * np.float32(1e-3))], [variable])
-        slots = {name: to_host(a) for name, a in opt._slots[id(variable)].items()}
+            opt.apply([bk.asarray(live * np.float32(1e-3)),
+                       bk.asarray(np.zeros(3, dtype="float32"))], [variable, dead])
+        slots = {name: np.concatenate([to_host(a), to_host(opt._slots[id(dead)][name])])
+                 for name, a in opt._slots[id(variable)].items()}
         return to_host(variable.data), slots
 
     tiny = np.finfo(np.float32).tiny
