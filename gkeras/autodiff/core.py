@@ -87,7 +87,10 @@ class Tensor:
         requires_grad: whether gradients flow to this tensor.
     """
 
-    __slots__ = ("data", "grad", "creator", "generation", "requires_grad", "__weakref__")
+    # `_keras_mask`: the validity mask a masking layer (Embedding(mask_zero=True)) attached,
+    # a raw boolean array of the leading dimensions, or None
+    __slots__ = ("data", "grad", "creator", "generation", "requires_grad", "_keras_mask",
+                 "__weakref__")
     __array_priority__ = 200  # NumPy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, data, requires_grad=False):
@@ -96,6 +99,7 @@ class Tensor:
         self.creator = None
         self.generation = 0
         self.requires_grad = requires_grad
+        self._keras_mask = None
 
     # ------------------------------------------------------------ array facts
     @property

@@ -18,6 +18,8 @@ def _check_non_negative(value, arg, layer_name, allow_none=False):
 
 
 class _ElementwiseActivation(Layer):
+    supports_masking = True  # works per time step: the input's mask still holds
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 

@@ -80,6 +80,8 @@ class Dense(Layer):
     Input shape: `(batch, ..., input_dim)`. Output shape: `(batch, ..., units)`.
     """
 
+    supports_masking = True  # works per time step: the input's mask still holds
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
@@ -153,6 +155,8 @@ class Activation(Layer):
     Args:
         activation: name (e.g. `"relu"`) or callable.
     """
+
+    supports_masking = True  # works per time step: the input's mask still holds
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)

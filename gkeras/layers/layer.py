@@ -54,6 +54,15 @@ class Layer:
     """
 
     _accepts_training = False
+    _accepts_mask = False
+    _computes_mask = False
+    # Whether the layer keeps the mask of its input for its output (a mask marks the valid
+    # time steps of padded sequences, see `compute_mask`).
+    supports_masking = False
+    # Integer and boolean inputs are cast to the compute dtype, the result Keras's backends
+    # give when such inputs meet float weights; layers that consume ids (Embedding) and
+    # models (their Input layers carry the dtype) keep them.
+    _casts_integer_inputs = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -63,13 +72,14 @@ class Layer:
             params = {}
         cls._accepts_training = "training" in params
         cls._accepts_mask = "mask" in params
+        cls._computes_mask = cls.compute_mask is not Layer.compute_mask
 
     def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
         input_shape = kwargs.pop("input_shape", None)
         input_dim = kwargs.pop("input_dim", None)
         batch_input_shape = kwargs.pop("batch_input_shape", None)
         batch_size = kwargs.pop("batch_size", None)
-        kwargs.pop("autocast", None)
+        autocast = kwargs.pop("autocast", True)
         activity_regularizer = kwargs.pop("activity_regularizer", None)
         if kwargs:
             raise TypeError(
@@ -82,6 +92,8 @@ class Layer:
         self.name = name or unique_name(snake_case(type(self).__name__))
         self._trainable = bool(trainable)
         self.dtype = np.dtype(_dtype_name(dtype) or backend_module.floatx()).name
+        self._compute_np_dtype = np.dtype(self.dtype)
+        self.autocast = bool(autocast)
         self.built = False
         self.input_spec = None
         self._inbound_nodes = []
@@ -308,10 +320,20 @@ class Layer:
             return self._eager_call(args[0], kwargs.get("training"))
         if is_symbolic((args, kwargs)):
             return self._symbolic_call(args, kwargs)
+        return self._general_call(args, kwargs)
+
+    def _general_call(self, args, kwargs):
+        """An eager call with everything: array conversion, build, casts, masks, options."""
         args = map_structure(_to_tensor_if_array, args)
         self._maybe_build(args)
+        masks = None
         if args:
-            self._check_input_spec(args[0])
+            inputs = map_structure(self._autocast, args[0])
+            args = (inputs,) + args[1:]
+            self._check_input_spec(inputs)
+            masks = _masks_of(inputs)
+            if masks is not None and self._accepts_mask and kwargs.get("mask") is None:
+                kwargs["mask"] = masks
         previous = _CallContext.training
         training = kwargs.pop("training", None)
         if training is None:
@@ -320,12 +342,46 @@ class Layer:
             kwargs["training"] = bool(training)
         _CallContext.training = training
         try:
-            return self._penalize_activity(self.call(*args, **kwargs))
+            outputs = self._penalize_activity(self.call(*args, **kwargs))
         finally:
             _CallContext.training = previous
+        if args and (masks is not None or self._computes_mask):
+            _attach_masks(outputs, self.compute_mask(args[0], masks), args[0])
+        return outputs
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """The mask of this layer's output for `inputs` and their mask `previous_mask`.
+
+        A mask is a boolean array over the leading (batch, time) dimensions marking the valid
+        entries of padded sequences; losses and metrics skip the rest. By default a layer
+        that `supports_masking` passes its input's mask on, and any other layer drops it.
+        """
+        return previous_mask if self.supports_masking else None
+
+    def _autocast(self, value):
+        """`value` cast to the compute dtype as Keras casts layer inputs: other float dtypes
+        when `autocast` is on, integers and booleans unless the layer consumes them."""
+        if not isinstance(value, Tensor):
+            return value
+        dtype = value.data.dtype
+        if dtype is self._compute_np_dtype or dtype == self._compute_np_dtype:
+            return value
+        kind = dtype.kind
+        if (kind == "f" and self.autocast) or (kind in "iub" and self._casts_integer_inputs):
+            from gkeras import ops
+
+            cast = ops.cast(value, self._compute_np_dtype)
+            cast._keras_mask = value._keras_mask
+            return cast
+        return value
 
     def _eager_call(self, x, training):
         """The common case — one tensor in, layer built — without the general call's bookkeeping."""
+        if (x._keras_mask is not None or self._computes_mask
+                or x.data.dtype is not self._compute_np_dtype):
+            # a mask to carry, or an input to cast: the general call (dtypes compared exactly
+            # there; `is not` only decides which path runs)
+            return self._general_call((x,), {} if training is None else {"training": training})
         shape = x.data.shape
         if shape != self._checked_shape:  # the input spec only needs checking on a new shape
             self._check_input_spec(x)
@@ -472,6 +528,35 @@ def _placeholder_value(t):
             value = np.full(shape, 0.5, dtype)
         return Tensor(backend_module.get_backend().asarray(value))
     return t
+
+
+def _masks_of(inputs):
+    """The input mask of a call: one Tensor's mask, a list of masks for a list of inputs, or
+    `None` when no input carries one."""
+    if isinstance(inputs, Tensor):
+        return inputs._keras_mask
+    if isinstance(inputs, (list, tuple)):
+        masks = [t._keras_mask if isinstance(t, Tensor) else None for t in inputs]
+        if any(m is not None for m in masks):
+            return masks
+    return None
+
+
+def _attach_masks(outputs, mask, inputs):
+    """Sets `_keras_mask` on the output Tensor(s); a mask computed as a Tensor is stored as
+    its raw boolean array. An input Tensor returned as output keeps its own mask."""
+    if isinstance(mask, Tensor):
+        mask = mask.data
+    passed_through = {id(t) for t in flatten(inputs) if isinstance(t, Tensor)}
+    if isinstance(outputs, Tensor):
+        if mask is not None or id(outputs) not in passed_through:
+            outputs._keras_mask = mask if not isinstance(mask, list) else None
+        return
+    if isinstance(outputs, (list, tuple)):
+        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(outputs)
+        for out, m in zip(outputs, masks):
+            if isinstance(out, Tensor) and (m is not None or id(out) not in passed_through):
+                out._keras_mask = m.data if isinstance(m, Tensor) else m
 
 
 def _to_tensor_if_array(value):

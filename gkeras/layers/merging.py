@@ -33,6 +33,17 @@ class _Merge(Layer):
     _min_inputs = 1
     _described_as = "A merge layer"  # how errors name the layer
 
+    def compute_mask(self, inputs, previous_mask=None):
+        """A step is valid where it is valid in every masked input (Keras's rule); the
+        masks of inputs of other ranks cannot be combined and give no mask."""
+        masks = [m for m in (previous_mask or []) if m is not None]
+        if not masks or any(m.shape != masks[0].shape for m in masks):
+            return None
+        combined = masks[0]
+        for m in masks[1:]:
+            combined = combined & m
+        return combined
+
     def _check_shapes(self, shapes):
         if len(shapes) < self._min_inputs:
             raise ValueError(

@@ -38,6 +38,8 @@ def _check_axis_arg(axis, layer_name):
 class _Normalization(Layer):
     """Weight creation shared by both normalisations: gamma / beta over `self.axes`."""
 
+    supports_masking = True  # works per time step: the input's mask still holds
+
     def _param_shapes(self, input_shape, kind):
         ndim = len(input_shape)
         self.axes = _normalize_axes(self.axis, ndim, self.name)

@@ -25,6 +25,8 @@ class Dropout(Layer):
         training: whether to drop (training) or pass inputs through (inference).
     """
 
+    supports_masking = True  # works per time step: the input's mask still holds
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if (not isinstance(rate, numbers.Real) or isinstance(rate, bool)

@@ -141,7 +141,16 @@ def apply_mask(sample_weight, mask, reduction):
     if sample_weight is None:
         return mask
     mask_t, weight_t = squeeze_or_expand_to_same_rank(Tensor(mask), Tensor(sample_weight))
-    return (weight_t.data * mask_t.data).astype(mask.dtype, copy=False)
+    weights = expand_to_rank(weight_t.data, mask_t.ndim)
+    return (weights * mask_t.data).astype(mask.dtype, copy=False)
+
+
+def expand_to_rank(weights, ndim):
+    """Per-sample `weights` of shape `(N,)` (or `(N, T)`) given trailing size-1 axes up to
+    `ndim`, so they weight every step of an `(N, T, ...)` loss or mask alike."""
+    while weights.ndim < ndim:
+        weights = weights[..., None]
+    return weights
 
 
 def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
@@ -174,6 +183,8 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
     sample_weight = apply_mask(sample_weight, mask, reduction)
     if sample_weight is not None:
         values, weight_t = squeeze_or_expand_to_same_rank(values, Tensor(sample_weight))
+        if weight_t.ndim < values.ndim and tuple(weight_t.shape) == values.shape[:weight_t.ndim]:
+            weight_t = Tensor(expand_to_rank(weight_t.data, values.ndim))
         try:
             np.broadcast_shapes(values.shape, weight_t.shape)
         except ValueError:
@@ -243,11 +254,15 @@ class Loss:
         Returns:
             A scalar Tensor (or the per-sample Tensor when `reduction` is `"none"`).
         """
+        # the validity mask a masking layer left on the prediction (padded time steps)
+        keras_mask = y_pred._keras_mask if isinstance(y_pred, Tensor) else None
         y_pred = as_prediction(y_pred)
         y_pred = as_prediction(y_pred, self._compute_dtype(y_pred))
         y_true = as_target(y_true, y_pred)
         values, mask = self.call_with_mask(y_true, y_pred)
         values = as_prediction(values)
+        if keras_mask is not None:
+            mask = keras_mask if mask is None else mask * keras_mask
         if sample_weight is None and mask is None:  # nothing to weight: straight to the reduction
             return reduce_values(values, None, self.reduction)
         return reduce_weighted_values(values, sample_weight, mask, self.reduction)

@@ -314,6 +314,18 @@ class Mean(Metric):
         return Tensor(divide_no_nan(self.total.data, self.count.data))
 
 
+def _masked_weights(mask, sample_weight, values, bk):
+    """`sample_weight` (or ones) times the validity `mask`, shaped like the metric values."""
+    weights = mask.astype(values.dtype)
+    if sample_weight is not None:
+        from gkeras.losses.base import expand_to_rank, squeeze_or_expand_to_same_rank
+
+        sample_weight = raw(sample_weight, bk).astype(values.dtype, copy=False)
+        w, m = squeeze_or_expand_to_same_rank(Tensor(sample_weight), Tensor(weights))
+        weights = expand_to_rank(w.data, m.ndim) * m.data
+    return weights
+
+
 class MeanMetricWrapper(Mean):
     """The running mean of a per-sample metric function `fn(y_true, y_pred, **kwargs)`.
 
@@ -340,7 +352,11 @@ class MeanMetricWrapper(Mean):
                 values = self._fn(y_true, y_pred, **self._fn_kwargs)
         else:  # the trainer already updates metrics under no_grad
             values = self._fn(y_true, y_pred, **self._fn_kwargs)
-        super().update_state(raw(values, bk), sample_weight=sample_weight)
+        values = raw(values, bk)
+        mask = y_pred._keras_mask if isinstance(y_pred, Tensor) else None
+        if mask is not None:  # padded time steps count for nothing, as in Keras
+            sample_weight = _masked_weights(mask, sample_weight, values, bk)
+        super().update_state(values, sample_weight=sample_weight)
 
     def get_config(self):
         config = super().get_config()

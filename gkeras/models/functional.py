@@ -1,5 +1,9 @@
 """`Functional`: a model defined by a graph of layer calls on `Input` tensors."""
 
+import numpy as np
+
+from gkeras import ops
+from gkeras.autodiff import Tensor, to_array
 from gkeras.layers.core import InputLayer
 from gkeras.layers.layer import unique_name
 from gkeras.layers.node import KerasTensor, flatten, map_structure
@@ -132,11 +136,14 @@ class Functional(Model):
             )
         return values
 
+    def _autocast(self, value):
+        return value  # `call` converts each input to its Input's dtype instead
+
     def call(self, inputs, training=None):
         values = {}
         for tensor, value in zip(self.inputs, self._assign_inputs(inputs)):
             self._check_input_shape(tensor, value)
-            values[id(tensor)] = value
+            values[id(tensor)] = _as_input_dtype(value, tensor.dtype)
         for node in self._nodes:
             if isinstance(node.layer, InputLayer):
                 continue
@@ -178,3 +185,15 @@ class Functional(Model):
         from gkeras.models.graph_config import functional_from_config
 
         return functional_from_config(config, custom_objects)
+
+
+def _as_input_dtype(value, dtype):
+    """`value` converted to the dtype its `Input` declares, as Keras converts model inputs
+    (a float64 or integer array fed to a float32 Input becomes float32); the mask is kept."""
+    if not isinstance(value, Tensor):
+        value = Tensor(to_array(value)) if hasattr(value, "shape") else value
+    if not isinstance(value, Tensor) or dtype is None or value.data.dtype == np.dtype(dtype):
+        return value
+    cast = ops.cast(value, dtype)
+    cast._keras_mask = value._keras_mask
+    return cast

@@ -25,6 +25,8 @@ class Model(Trainer, GeneratorMethods, SavingMixin, Layer):
     ```
     """
 
+    _casts_integer_inputs = False  # each layer (or Input) decides for the data it receives
+
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             from gkeras.models.functional import Functional

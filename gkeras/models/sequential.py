@@ -4,6 +4,7 @@ from gkeras.autodiff import Tensor
 from gkeras.layers.core import Input, InputLayer
 from gkeras.layers.layer import Layer, unique_name
 from gkeras.layers.node import KerasTensor
+from gkeras.models.functional import _as_input_dtype
 from gkeras.models.model import Model
 
 
@@ -116,6 +117,13 @@ class Sequential(Model):
             first = args[0]
             shape = tuple(first.shape)
             self.build((None,) + shape[1:])
+
+    def _autocast(self, value):
+        # the stack's Input (when there is one) fixes the input dtype, as in a functional model;
+        # otherwise the first layer casts what it receives
+        if self._input_layer is None or not isinstance(value, Tensor):
+            return value
+        return _as_input_dtype(value, self._input_layer.dtype)
 
     def call(self, inputs, training=None):
         x = inputs
