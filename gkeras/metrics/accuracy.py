@@ -4,6 +4,8 @@ The functions take labels and predictions (arrays or Tensors) and return one val
 sample as a Tensor; they work on raw device arrays and record no graph.
 """
 
+import numpy as np
+
 from gkeras import config
 from gkeras.autodiff import Tensor
 from gkeras.metrics.base import (
@@ -135,14 +137,14 @@ class BinaryAccuracy(BuiltinMetricWrapper):
     Args:
         name: name of the metric instance.
         dtype: dtype of the result.
-        threshold: in (0, 1); predictions above it count as 1.
+        threshold: predictions above it count as 1 (0.5 for probabilities; 0.0 suits
+            logits).
     """
 
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
-        if threshold is not None and not 0 < threshold < 1:
-            raise ValueError(
-                "Invalid value for argument `threshold`. Expected a value in interval (0, 1). "
-                f"Received: threshold={threshold}"
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)):
+            raise TypeError(
+                f"BinaryAccuracy: `threshold` must be a number. Received: threshold={threshold!r}"
             )
         super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
         self.threshold = threshold

@@ -10,8 +10,19 @@ def _per_output(value, output_names, what):
     """Expands a loss / weight / metrics spec into a list aligned with `output_names`.
 
     A single value applies to every output; a list goes by position; a dict by output name.
+    For metrics (Keras 2's rules) a flat list applies to every output, and a list holding
+    lists (`[['mae'], ['accuracy', 'mse']]` or `['accuracy', ['mse']]`) goes by position.
     """
     n = len(output_names)
+    if what == "metrics" and isinstance(value, (list, tuple)) and any(
+            isinstance(v, (list, tuple)) for v in value):
+        if len(value) != n:
+            raise ValueError(
+                f"When passing a list of lists as metrics, it should have one list per model "
+                f"output. The model has {n} output(s) {list(output_names)}, but the metrics "
+                f"list has {len(value)} entries: {value!r}."
+            )
+        return list(value)
     if isinstance(value, dict):
         unknown = [k for k in value if k not in output_names]
         if unknown:
@@ -99,6 +110,23 @@ class CompiledMetrics:
                     self.entries.append((index, metric, weighted))
         # Keras 2 orders the names output by output
         self.entries.sort(key=lambda e: e[0])
+        self._check_names()
+
+    def _check_names(self):
+        """Keras 2's naming rules: a weighted metric whose name an unweighted one already
+        has becomes `weighted_<name>`; any other repeated name is an error (its values
+        would overwrite each other in the logs)."""
+        seen = set()
+        for index, metric, weighted in self.entries:
+            if weighted and metric.display_name in seen:
+                prefix = f"{self.output_names[index]}_" if self.multi else ""
+                metric.display_name = f"{prefix}weighted_{metric.name}"
+            if metric.display_name in seen:
+                raise ValueError(
+                    f"Found two metrics with the same name: '{metric.display_name}'. Give one "
+                    "of them another name (e.g. keras.metrics.MeanAbsoluteError(name='mae_2'))."
+                )
+            seen.add(metric.display_name)
 
     def _make_metric(self, spec, loss, y_pred_shape, index):
         from gkeras import metrics

@@ -126,8 +126,15 @@ def test_categorical_accuracy_refuses_integer_labels(bk):
                                                    bk.asarray([[0.2, 0.8], [0.3, 0.7]]))
 
 
+def test_binary_accuracy_threshold_for_logits():
+    # Keras accepts any threshold: 0.0 is the usual one for logits
+    m = metrics.BinaryAccuracy(threshold=0.0)
+    m.update_state(np.array([[1.0], [0.0], [1.0], [0.0]]), np.array([[2.3], [-0.1], [-4.0], [0.7]]))
+    assert float(m.result()) == pytest.approx(0.5)
+
+
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="threshold"):
-        metrics.BinaryAccuracy(threshold=1.5)
+    with pytest.raises(TypeError, match="threshold"):
+        metrics.BinaryAccuracy(threshold="high")
     with pytest.raises(ValueError, match="`k` must be a positive int"):
         metrics.TopKCategoricalAccuracy(k=0)

@@ -123,3 +123,51 @@ def test_compile_accepts_and_ignores_execution_options():
     model.compile(optimizer="sgd", loss="mse", run_eagerly=True, steps_per_execution=4,
                   jit_compile=True)
     assert model.compiled
+
+
+def test_metrics_list_of_lists_goes_by_output(rng):
+    model = two_head_model()
+    model.compile(optimizer="adam", loss="binary_crossentropy",
+                  metrics=[["mse"], ["accuracy", "mae"]])
+    assert model.metrics_names == ["loss", "output_1_loss", "output_2_loss", "output_1_mse",
+                                   "output_2_accuracy", "output_2_mae"]
+    x, y1, y2 = two_head_data(rng)
+    results = dict(zip(model.metrics_names, model.evaluate(x, [y1, y2], verbose=0)))
+    p1, p2 = model.predict(x, verbose=0)
+    assert results["output_1_mse"] == pytest.approx(np.mean((p1.ravel() - y1) ** 2), rel=1e-5)
+    assert results["output_2_mae"] == pytest.approx(np.mean(np.abs(p2.ravel() - y2)), rel=1e-5)
+    mixed = two_head_model()
+    mixed.compile(optimizer="adam", loss="binary_crossentropy", metrics=["mse", ["mae"]])
+    assert mixed.metrics_names[3:] == ["output_1_mse", "output_2_mae"]
+    with pytest.raises(ValueError, match=r"one list per model output.*2 output\(s\)"):
+        two_head_model().compile(optimizer="adam", loss="binary_crossentropy",
+                                 metrics=[["mse"], ["mae"], ["mse"]])
+
+
+def test_a_weighted_metric_named_like_an_unweighted_one_gets_the_weighted_prefix(rng):
+    x, y1, y2 = two_head_data(rng)
+    weights = rng.uniform(0.1, 1.0, len(x)).astype("float32")
+    inputs = keras.Input(shape=(8,))
+    model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(inputs))
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"],
+                  weighted_metrics=["accuracy"])
+    got = model.evaluate(x, y1, sample_weight=weights, verbose=0, return_dict=True)
+    hits = (model.predict(x, verbose=0).ravel() > 0.5) == (y1 > 0.5)
+    assert got["accuracy"] == pytest.approx(hits.mean(), abs=1e-6)
+    assert got["weighted_accuracy"] == pytest.approx((hits * weights).sum() / weights.sum(),
+                                                     rel=1e-5)
+    two = two_head_model()
+    two.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["mae"],
+                weighted_metrics=["mae"])
+    assert two.metrics_names[3:] == ["output_1_mae", "output_1_weighted_mae", "output_2_mae",
+                                     "output_2_weighted_mae"]
+
+
+def test_two_metrics_with_one_name_are_refused(rng):
+    x, y1, _ = two_head_data(rng)
+    inputs = keras.Input(shape=(8,))
+    model = keras.Model(inputs, layers.Dense(1)(inputs))
+    with pytest.raises(ValueError, match="two metrics with the same name: 'mae'"):
+        # a functional model builds its metrics at compile, others at the first batch
+        model.compile(optimizer="sgd", loss="mse", metrics=["mae", "mae"])
+        model.fit(x, y1, epochs=1, verbose=0)
