@@ -496,6 +496,16 @@ class Layer:
         return value
 
     @property
+    def compute_dtype(self):
+        """The dtype the layer computes in (its inputs are cast to it)."""
+        return self.dtype
+
+    @property
+    def variable_dtype(self):
+        """The dtype of the layer's weights."""
+        return self.dtype
+
+    @property
     def input_shape(self):
         t = self.input
         return map_structure(lambda x: x.shape, t)

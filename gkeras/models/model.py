@@ -63,6 +63,55 @@ class Model(Trainer, GeneratorMethods, SavingMixin, Layer):
             "call(self, inputs, training=None), or use Model(inputs, outputs)."
         )
 
+    @property
+    def input_shape(self):
+        """The shape of the model's input (a list of shapes for several inputs)."""
+        inputs = self._graph_tensors("inputs")
+        if inputs is None:
+            return Layer.input_shape.fget(self)
+        shapes = [tuple(t.shape) for t in inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        """The shape of the model's output (a list of shapes for several outputs)."""
+        outputs = self._graph_tensors("outputs")
+        if outputs is None:
+            return Layer.output_shape.fget(self)
+        shapes = [tuple(t.shape) for t in outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def _graph_tensors(self, which):
+        # functional and Sequential models know their Input / output tensors
+        tensors = getattr(type(self), which, None)
+        if not isinstance(tensors, property):
+            return None
+        tensors = getattr(self, which)
+        return list(tensors) if tensors else None
+
+    @property
+    def run_eagerly(self):
+        """Always true in effect: gkeras runs every step eagerly (settable for Keras code)."""
+        return getattr(self, "_run_eagerly", False)
+
+    @run_eagerly.setter
+    def run_eagerly(self, value):
+        self._run_eagerly = bool(value)
+
+    def to_json(self, **kwargs):
+        """The model's architecture as a JSON string (`keras.models.model_from_json` reads it).
+
+        Args:
+            **kwargs: passed to `json.dumps` (e.g. `indent=2`).
+        """
+        import json
+
+        from gkeras import __version__
+        from gkeras.saving.subclassed import model_config_of
+
+        config = dict(model_config_of(self), keras_version=__version__, backend="numpy")
+        return json.dumps(config, default=_json_default, **kwargs)
+
     def get_layer(self, name=None, index=None):
         """Returns a layer by `name` or by `index` (in `model.layers` order).
 
@@ -94,7 +143,8 @@ class Model(Trainer, GeneratorMethods, SavingMixin, Layer):
         from gkeras.models.summary import print_summary
 
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
-                      show_trainable=show_trainable)
+                      expand_nested=expand_nested, show_trainable=show_trainable,
+                      layer_range=layer_range)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -109,3 +159,14 @@ class Model(Trainer, GeneratorMethods, SavingMixin, Layer):
         # A subclassed model is recreated by calling its class with no arguments unless it
         # overrides get_config; the name is kept so saved weights line up.
         return {"name": self.name, "trainable": self.trainable}
+
+
+def _json_default(value):
+    """Makes NumPy scalars and arrays in configs JSON-serialisable."""
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")

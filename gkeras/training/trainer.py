@@ -66,6 +66,8 @@ class Trainer:
         self._step_cache = None
         self.compiled = True
         self.stop_training = False
+        if run_eagerly is not None:
+            self.run_eagerly = run_eagerly
         if self._output_names_known():
             self._build_compiled()
 
