@@ -28,6 +28,7 @@ _LAZY_MODULES = (
 )
 _LAZY_NAMES = {
     "Model": "gkeras.models", "Sequential": "gkeras.models", "Functional": "gkeras.models",
+    "KerasTensor": "gkeras.layers.node",
 }
 
 

@@ -78,3 +78,11 @@ def requested_backend():
             f"GKERAS_BACKEND={name!r} is not valid. Expected one of 'numpy', 'cupy', 'auto'."
         )
     return name
+
+
+def backend():
+    """The name of the backend arrays are placed on: `"numpy"` or `"cupy"`
+    (`keras.config.backend()`)."""
+    from gkeras import backend as backend_module  # the backend package sits above config
+
+    return backend_module.backend()

@@ -591,6 +591,8 @@ def _active_strategy():
 
 
 def _resolve_verbose(verbose):
-    if verbose == "auto":
-        return 1 if getattr(sys.stdout, "isatty", lambda: False)() else 2
+    if verbose == "auto":  # the bar where it redraws in place, else a line per epoch
+        from gkeras.utils.progbar import redraws_in_place
+
+        return 1 if redraws_in_place(sys.stdout) else 2
     return int(verbose)

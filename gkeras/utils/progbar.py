@@ -17,6 +17,15 @@ def _format_step_time(seconds, unit="step"):
     return f"{seconds * 1e6:.0f}us/{unit}"
 
 
+def redraws_in_place(stream):
+    """Whether `stream` shows a line redrawn with `\\r` in place: a terminal, or a Jupyter
+    notebook's output (not a terminal, but it handles the carriage return)."""
+    isatty = getattr(stream, "isatty", None)
+    if isatty is not None and isatty():
+        return True
+    return "ipykernel" in sys.modules and stream in (sys.stdout, sys.stderr)
+
+
 class Progbar:
     """Displays training progress.
 
@@ -35,8 +44,7 @@ class Progbar:
         self.interval = interval
         self.stream = stream or sys.stdout
         self.unit_name = unit_name
-        isatty = getattr(self.stream, "isatty", None)
-        self._dynamic = bool(isatty and isatty())
+        self._dynamic = redraws_in_place(self.stream)
         self._start = time.time()
         self._last_draw = 0.0
         self._after_first_step = None

@@ -42,6 +42,16 @@ def test_verbose_auto_is_2_without_a_terminal(capsys):
     assert "━" not in out and re.search(r"4/4 - \d+s - ", out)
 
 
+def test_verbose_auto_draws_the_bar_in_a_notebook(capsys, monkeypatch):
+    # Jupyter's output is no terminal but redraws "\r" lines: Keras shows the bar there
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    out = fitted_output(capsys, verbose="auto", epochs=1)
+    assert "━" in out and "\r" in out
+
+
 def test_verbose_1_final_bar_format(capsys):
     out = fitted_output(capsys, verbose=1, epochs=1)
     line = out.strip().splitlines()[-1]
