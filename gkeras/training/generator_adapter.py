@@ -8,10 +8,11 @@ Semantics (Keras 2 where Keras 3 differs, since the generator methods are Keras 
 
 - A batch is `(x, y)`, `(x, y, sample_weight)`, `(x,)` or `x` alone (lists count as tuples),
   each part an array, a list of arrays or a dict keyed by input / output name.
-- A plain generator needs `steps` (`steps_per_epoch` in `fit`, `validation_steps`, `steps` in
-  `evaluate` / `predict`): it is expected to loop forever, as Keras 2 generators do, and an
-  epoch ends after `steps` batches. The stream continues across epochs. A generator that ends
-  early stops training with the trainer's "ran out of data" warning.
+- A plain generator with `steps` (`steps_per_epoch` in `fit`, `validation_steps`, `steps` in
+  `evaluate` / `predict`) is expected to loop forever, as Keras 2 generators do: an epoch ends
+  after `steps` batches and the stream continues across epochs. Without `steps` it is read to
+  its end (Keras 3): the first epoch takes every batch and the progress bar shows `Unknown`.
+  A generator that ends early stops training with the trainer's "ran out of data" warning.
 - A `Sequence` gives `len(seq)` batches per epoch (or `steps`; more steps than batches wrap
   around). `shuffle=True` shuffles the batch order each epoch with gkeras's global random
   generator; every batch is produced once per epoch and delivered in that order whatever the
@@ -22,6 +23,7 @@ Semantics (Keras 2 where Keras 3 differs, since the generator methods are Keras 
 """
 
 import inspect
+import itertools
 import warnings
 
 import numpy as np
@@ -339,7 +341,8 @@ class _StreamAdapter:
 
 
 class GeneratorAdapter(_StreamAdapter):
-    """Feeds `steps` batches per epoch from a plain generator / iterator."""
+    """Feeds `steps` batches per epoch from a plain generator / iterator; with `steps=None`,
+    every batch until it ends (the first epoch then takes them all, as in Keras)."""
 
     def __init__(self, generator, steps, class_weight=None, max_queue_size=10, workers=1,
                  timeout=None):
@@ -351,7 +354,7 @@ class GeneratorAdapter(_StreamAdapter):
         super().__init__(steps, steps, feeder)
 
     def _host_batches(self):
-        for _ in range(self.steps):
+        for _ in (range(self.steps) if self.steps is not None else itertools.count()):
             batch = self._feeder.get()
             if batch is prefetch.END:
                 return  # the trainer warns that the input ran out of data
@@ -415,15 +418,8 @@ class SequenceAdapter(_StreamAdapter):
 
 # ----------------------------------------------------------------------- entry
 def _check_steps(steps, x):
-    if steps is None:
-        if is_sequence(x):
-            return None
-        raise ValueError(
-            f"steps=None is only valid for a Sequence / PyDataset, whose length gives the number "
-            f"of batches; {describe_source(x)} is a plain generator, which Keras 2 expects to "
-            "loop forever. Pass steps_per_epoch= to fit (validation_steps= for validation "
-            "data, steps= to evaluate / predict), or use a gkeras.utils.Sequence."
-        )
+    if steps is None:  # a Sequence's length, or a generator read until it ends
+        return None
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a positive integer or None, got {steps!r}.")
     return int(steps)
@@ -438,7 +434,7 @@ def make_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, shu
         x: the source.
         y, sample_weight: must be `None` (the batches carry them).
         batch_size: ignored (the source decides its batch size).
-        steps: batches per epoch; required for plain generators.
+        steps: batches per epoch (`None`: a Sequence's length, or a generator to its end).
         shuffle: shuffle a Sequence's batch order every epoch (ignored for generators).
         class_weight: optional `{class: weight}` applied to each batch's targets.
         max_queue_size: batches that may wait ahead of the model.

@@ -333,7 +333,10 @@ class Trainer:
                 if self._compiled_loss is not None:
                     self.reset_metrics()
                 cb.on_epoch_begin(epoch)
-                logs = self._run_epoch(train_data, cb, epoch)
+                epoch_logs = self._run_epoch(train_data, cb, epoch, first=epoch == initial_epoch)
+                if epoch_logs is None:  # a generator without steps_per_epoch has ended
+                    break
+                logs = epoch_logs
                 if val_data is not None and (epoch + 1) % validation_freq == 0:
                     val_logs = self._evaluate_adapter(val_data, cb)
                     logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -382,7 +385,9 @@ class Trainer:
                     f"{tensor.shape}, but received input with shape {(None,) + tuple(got)}."
                 )
 
-    def _run_epoch(self, data, cb, epoch):
+    def _run_epoch(self, data, cb, epoch, first=True):
+        """Trains one epoch; returns its logs, or `None` when a generator read without
+        `steps_per_epoch` gave nothing more after an earlier epoch (training then stops)."""
         from gkeras.callbacks.terminate_on_nan import TerminateOnNaN
 
         numpy_backend = backend_module.get_backend().name == "numpy"
@@ -406,6 +411,13 @@ class Trainer:
             if self.stop_training:
                 break
         if seen == 0:
+            if not first and data.steps is None:
+                warnings.warn(
+                    "Your input ran out of data; interrupting training. Make sure that your "
+                    "generator can generate at least `steps_per_epoch * epochs` batches (pass "
+                    "steps_per_epoch=, or use a generator that loops).", stacklevel=3)
+                self.stop_training = True
+                return None
             raise ValueError("The training data produced no batches: nothing to train on.")
         if data.steps is not None and seen < data.steps and not self.stop_training:
             warnings.warn(

@@ -327,13 +327,33 @@ def test_y_or_sample_weight_with_a_stream_is_an_error():
         model.evaluate(ArraySequence(x, y), sample_weight=np.ones(N), verbose=0)
 
 
-@pytest.mark.parametrize("call", ["fit", "evaluate", "predict"])
-def test_plain_generator_needs_steps(call):
+def finite(x, y=None, batch=BATCH):
+    """One pass over the data, then the generator ends (Keras 3 reads it to the end)."""
+    for start in range(0, len(x), batch):
+        part = slice(start, start + batch)
+        yield x[part] if y is None else (x[part], y[part])
+
+
+def test_a_finite_generator_without_steps_is_read_to_its_end():
     x, y = make_data()
     model = linear_model()
-    with pytest.raises(ValueError, match="steps=None is only valid for a Sequence / PyDataset.*"
-                                         "generator 'endless'"):
-        getattr(model, call)(endless(x, y), verbose=0)
+    history = model.fit(finite(x, y), verbose=0)
+    assert model.optimizer.iterations == STEPS and history.epoch == [0]
+    np.testing.assert_allclose(model.evaluate(finite(x, y), verbose=0),
+                               model.evaluate(x, y, batch_size=BATCH, verbose=0), rtol=1e-6)
+    np.testing.assert_allclose(model.predict(finite(x), verbose=0),
+                               model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_a_finite_generator_that_runs_out_stops_training_with_a_warning():
+    x, y = make_data()
+    model = linear_model()
+    with pytest.warns(UserWarning, match="Your input ran out of data; interrupting training"):
+        history = model.fit(finite(x, y), epochs=3, verbose=0)
+    assert history.epoch == [0] and len(history.history["loss"]) == 1
+    assert model.optimizer.iterations == STEPS
+    with pytest.raises(ValueError, match="produced no batches"):
+        model.fit(finite(x[:0], y[:0]), verbose=0)  # nothing at all: an error, not a warning
 
 
 def test_validation_split_is_rejected_for_streams():
