@@ -228,7 +228,9 @@ class LayerNormalization(_Normalization):
         center: whether to add the learned offset `beta`.
         scale: whether to multiply by the learned scale `gamma`.
         rms_scaling: if `True`, `center` and `scale` are ignored and the inputs are divided by
-            their root mean square (no centering), then multiplied by `gamma`.
+            `sqrt(variance + epsilon)` (no centering), then multiplied by `gamma`. This is
+            Keras's formula (it uses the variance, not the mean square of a true RMS norm),
+            kept so models from Keras give the same outputs.
         beta_initializer, gamma_initializer: initialisers (`zeros`, `ones`).
         beta_regularizer, gamma_regularizer: optional penalties.
         beta_constraint, gamma_constraint: optional constraints.
@@ -252,9 +254,10 @@ class LayerNormalization(_Normalization):
     def call(self, inputs):
         gamma, beta = self._broadcast(self.gamma), self._broadcast(self.beta)
         if self.rms_scaling:
-            mean_square = ops.mean(ops.square(inputs), axis=self.axes, keepdims=True)
+            centered = ops.subtract(inputs, ops.mean(inputs, axis=self.axes, keepdims=True))
+            variance = ops.mean(ops.square(centered), axis=self.axes, keepdims=True)
             return ops.multiply(
-                ops.divide(inputs, ops.sqrt(ops.add(mean_square, self.epsilon))), gamma)
+                ops.divide(inputs, ops.sqrt(ops.add(variance, self.epsilon))), gamma)
         return ops.layer_norm(inputs, gamma, beta, axis=self.axes, epsilon=self.epsilon)
 
     def get_config(self):

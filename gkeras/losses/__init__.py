@@ -2,7 +2,7 @@
 
 Example:
 
->>> loss = gkeras.losses.get("sparse_categorical_crossentropy")
+>>> loss = gkeras.losses.SparseCategoricalCrossentropy()
 >>> value = loss(labels, model(x))      # a scalar Tensor
 >>> value.backward()
 """
@@ -102,6 +102,7 @@ _FUNCTIONS = {fn.__name__: fn for fn in (
     mean_squared_logarithmic_error, cosine_similarity, huber, log_cosh, kl_divergence, poisson,
     hinge, squared_hinge, categorical_hinge,
 )}
+_FUNCTION_OF_CLASS = {_FUNCTION_CLASSES[name]: fn for name, fn in _FUNCTIONS.items()}
 
 
 def _valid_names():
@@ -109,19 +110,38 @@ def _valid_names():
 
 
 def get(identifier):
-    """Returns a `Loss` object for an identifier.
+    """Returns the loss an identifier names, as Keras does.
 
     Args:
-        identifier: a function or class name (`"mse"`, `"binary_crossentropy"`,
-            `"BinaryCrossentropy"`), a `{"class_name", "config"}` dict, a `Loss` instance or
-            class, or a callable `fn(y_true, y_pred)` returning per-sample losses (wrapped in a
-            `LossFunctionWrapper` named after it). `None` gives `None`.
+        identifier: a function name or alias (`"mse"`, `"binary_crossentropy"`: the per-sample
+            function is returned), a class name (`"BinaryCrossentropy"`: an instance), a
+            `{"class_name", "config"}` dict, a `Loss` instance or class, or a callable
+            (returned as is). `None` gives `None`.
 
     Returns:
-        A `Loss` instance (or `None`).
+        A loss function, a `Loss` instance, or `None`.
 
     Raises:
         ValueError: for an unknown name, listing the valid ones.
+
+    Example:
+
+    >>> gkeras.losses.get("mse") is gkeras.losses.mean_squared_error
+    True
+    """
+    if isinstance(identifier, str) and identifier in _FUNCTION_CLASSES:
+        return _FUNCTION_OF_CLASS[_FUNCTION_CLASSES[identifier]]
+    if callable(identifier) and not inspect.isclass(identifier):
+        return identifier
+    return as_loss(identifier)
+
+
+def as_loss(identifier):
+    """A `Loss` object for anything `compile(loss=...)` accepts (see `get`).
+
+    Function names and loss functions give the matching `Loss` class with Keras's default
+    name (e.g. `"mean_squared_error"`); other callables `fn(y_true, y_pred)` returning
+    per-sample losses are wrapped in a `LossFunctionWrapper` named after them.
     """
     if identifier is None:
         return None

@@ -206,7 +206,7 @@ def _loss_kind(loss):
         return None
     if isinstance(loss, str):
         try:
-            loss = losses.get(loss)
+            loss = losses.as_loss(loss)
         except ValueError:
             return None
     if isinstance(loss, losses.BinaryCrossentropy) or loss is losses.binary_crossentropy:

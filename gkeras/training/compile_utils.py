@@ -53,7 +53,7 @@ class CompiledLoss:
 
         self.output_names = list(output_names)
         specs = _per_output(loss, self.output_names, "loss")
-        self.losses = [losses.get(spec) if spec is not None else None for spec in specs]
+        self.losses = [losses.as_loss(spec) if spec is not None else None for spec in specs]
         weights = _per_output(loss_weights, self.output_names, "loss_weights") if (
             loss_weights is not None) else [1.0] * len(self.output_names)
         self.weights = [1.0 if w is None else float(w) for w in weights]

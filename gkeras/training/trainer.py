@@ -99,7 +99,7 @@ class Trainer:
 
     def _assert_compiled(self, method):
         if not self.compiled:
-            raise RuntimeError(
+            raise NotCompiledError(
                 f"You must compile your model before {method}: call "
                 "model.compile(optimizer, loss) first."
             )
@@ -600,6 +600,14 @@ def _active_strategy():
     """The distribution strategy whose scope is open, if gkeras.distribute was ever imported."""
     module = sys.modules.get("gkeras.distribute")
     return module.get_strategy() if module is not None else None
+
+
+class NotCompiledError(RuntimeError, ValueError):
+    """Training or evaluating a model that was never compiled.
+
+    Keras 2 raised a `RuntimeError` here and Keras 3 a `ValueError`; this is both, so code
+    written against either catches it.
+    """
 
 
 def _resolve_verbose(verbose):

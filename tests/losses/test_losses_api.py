@@ -24,8 +24,23 @@ from . import references as R
     ("categorical_hinge", losses.CategoricalHinge),
     ("cosine_similarity", losses.CosineSimilarity),
 ])
-def test_get_by_name(name, cls):
-    assert type(losses.get(name)) is cls
+def test_as_loss_by_name(name, cls):
+    assert type(losses.as_loss(name)) is cls
+
+
+@pytest.mark.parametrize("name, fn", [
+    ("mse", losses.mean_squared_error), ("MAE", losses.mean_absolute_error),
+    ("binary_crossentropy", losses.binary_crossentropy), ("bce", losses.binary_crossentropy),
+    ("kld", losses.kl_divergence), ("huber_loss", losses.huber),
+    ("sparse_categorical_crossentropy", losses.sparse_categorical_crossentropy),
+])
+def test_get_returns_the_function_for_a_function_name(name, fn, rng):
+    # Keras: losses.get("mse") is the per-sample function, not a reduced Loss object
+    assert losses.get(name) is fn
+    y, p = rng.uniform(0.1, 0.9, (4, 3)), rng.uniform(0.1, 0.9, (4, 3))
+    if name == "mse":
+        assert_close(losses.get(name)(y, p), R.mse(y, p), rtol=1e-10)
+    assert type(losses.get("MeanSquaredError")) is losses.MeanSquaredError
 
 
 def test_get_passes_instances_and_builds_classes():
@@ -33,14 +48,16 @@ def test_get_passes_instances_and_builds_classes():
     assert losses.get(loss) is loss
     assert isinstance(losses.get(losses.Poisson), losses.Poisson)
     assert losses.get(None) is None
-    assert isinstance(losses.get(losses.mean_squared_error), losses.MeanSquaredError)
+    assert losses.get(losses.mean_squared_error) is losses.mean_squared_error
+    assert isinstance(losses.as_loss(losses.mean_squared_error), losses.MeanSquaredError)
 
 
-def test_get_wraps_a_custom_function(rng):
+def test_as_loss_wraps_a_custom_function(rng):
     def doubled_mse(y_true, y_pred):
         return 2 * losses.mean_squared_error(y_true, y_pred)
 
-    loss = losses.get(doubled_mse)
+    assert losses.get(doubled_mse) is doubled_mse
+    loss = losses.as_loss(doubled_mse)
     assert isinstance(loss, losses.LossFunctionWrapper) and loss.name == "doubled_mse"
     y, p = rng.standard_normal((5, 2)), rng.standard_normal((5, 2))
     assert_close(loss(y, p), 2 * R.mse(y, p).mean(), rtol=1e-10)

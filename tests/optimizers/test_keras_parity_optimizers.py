@@ -27,7 +27,7 @@ def _train(bk, class_name, config):
     w = Variable(bk.asarray(np.array(problem["w0"])))
     b = Variable(bk.asarray(np.array(problem["b0"])))
     opt = getattr(optimizers, class_name)(**config)
-    loss = losses.get(problem["loss"])
+    loss = losses.as_loss(problem["loss"])
     batch, history = problem["batch_size"], []
     for start in range(0, len(x), batch):
         xb, yb = bk.asarray(x[start:start + batch]), bk.asarray(y[start:start + batch])

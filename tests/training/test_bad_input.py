@@ -20,6 +20,10 @@ def test_fit_before_compile():
         model.fit(np.zeros((4, 2)), np.zeros((4, 1)))
     with pytest.raises(RuntimeError, match="compile"):
         model.evaluate(np.zeros((4, 2)), np.zeros((4, 1)))
+    # Keras 3 code catches a ValueError here, Keras 2 code a RuntimeError: both work
+    with pytest.raises(ValueError, match="You must compile your model before training"):
+        keras.Sequential([layers.Dense(1, input_shape=(4,))]).fit(
+            np.zeros((4, 4)), np.zeros((4, 1)), verbose=0)
 
 
 def test_sample_counts_differ():
