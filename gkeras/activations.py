@@ -1,6 +1,7 @@
 """Activation functions by name, as `keras.activations`."""
 
 from gkeras import ops
+from gkeras.ops.activations import general_relu
 
 # Activations the fused dense kernel can apply in its epilogue, with their fused name and alpha.
 FUSABLE = {"linear": ("linear", 0.0), "relu": ("relu", 0.0), "sigmoid": ("sigmoid", 0.0),
@@ -13,9 +14,30 @@ def linear(x):
     return ops.convert_to_tensor(x)
 
 
-def relu(x):
-    """Rectified linear unit."""
-    return ops.relu(x)
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """Rectified linear unit, with Keras 3's optional slope, cap and threshold.
+
+    With the defaults this is `max(x, 0)`. Otherwise: `x` where `x > threshold` (else 0),
+    capped at `max_value` when it is given, and `negative_slope * (x - threshold)` added
+    below the threshold.
+
+    Args:
+        x: input tensor.
+        negative_slope: the slope below `threshold`.
+        max_value: the largest output (before the slope part), or `None` for no cap.
+        threshold: the value below which inputs are damped or zeroed.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
+    if negative_slope == 0 and max_value is None and threshold == 0:
+        return ops.relu(x)  # the common case: one cheap op the dense kernel can also fuse
+    return general_relu(x, negative_slope, max_value, threshold)
+
+
+def relu6(x):
+    """ReLU capped at 6: `min(max(x, 0), 6)`."""
+    return ops.relu6(x)
 
 
 def sigmoid(x):
@@ -71,10 +93,56 @@ def softplus(x):
     return ops.softplus(x)
 
 
+def softsign(x):
+    """`x / (|x| + 1)`."""
+    return ops.softsign(x)
+
+
+def exponential(x):
+    """`exp(x)`."""
+    return ops.exp(x)
+
+
+def hard_sigmoid(x):
+    """Piecewise linear sigmoid: 0 for `x <= -3`, 1 for `x >= 3`, `x / 6 + 0.5` between."""
+    return ops.hard_sigmoid(x)
+
+
+def hard_silu(x):
+    """Hard SiLU (hard swish): `x * hard_sigmoid(x)`."""
+    return ops.hard_silu(x)
+
+
+hard_swish = hard_silu
+
+
+def mish(x):
+    """`x * tanh(softplus(x))`."""
+    return ops.mish(x)
+
+
+def log_sigmoid(x):
+    """`log(sigmoid(x))`, stable in both tails."""
+    return ops.log_sigmoid(x)
+
+
+def celu(x, alpha=1.0):
+    """Continuously differentiable ELU: `max(x, 0) + alpha * min(0, exp(x / alpha) - 1)`."""
+    return ops.celu(x, alpha)
+
+
+def hard_tanh(x):
+    """`clip(x, -1, 1)`."""
+    return ops.hard_tanh(x)
+
+
 _BY_NAME = {
     "linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax,
     "log_softmax": log_softmax, "elu": elu, "selu": selu, "leaky_relu": leaky_relu,
-    "gelu": gelu, "silu": silu, "swish": swish, "softplus": softplus,
+    "gelu": gelu, "silu": silu, "swish": swish, "softplus": softplus, "relu6": relu6,
+    "softsign": softsign, "exponential": exponential, "hard_sigmoid": hard_sigmoid,
+    "hard_silu": hard_silu, "hard_swish": hard_swish, "mish": mish,
+    "log_sigmoid": log_sigmoid, "celu": celu, "hard_tanh": hard_tanh,
 }
 
 

@@ -30,6 +30,16 @@ REFERENCES = {
     "swish": lambda x: x * _sigmoid(x),
     "silu": lambda x: x * _sigmoid(x),
     "softplus": lambda x: np.log1p(np.exp(x)),
+    "relu6": lambda x: np.clip(x, 0, 6),
+    "softsign": lambda x: x / (1 + np.abs(x)),
+    "exponential": np.exp,
+    "hard_sigmoid": lambda x: np.clip(x / 6 + 0.5, 0, 1),
+    "hard_silu": lambda x: x * np.clip(x / 6 + 0.5, 0, 1),
+    "hard_swish": lambda x: x * np.clip(x / 6 + 0.5, 0, 1),
+    "mish": lambda x: x * np.tanh(np.log1p(np.exp(x))),
+    "log_sigmoid": lambda x: -np.log1p(np.exp(-x)),
+    "celu": lambda x: np.where(x > 0, x, np.expm1(x)),
+    "hard_tanh": lambda x: np.clip(x, -1, 1),
 }
 
 
@@ -100,12 +110,70 @@ def test_unknown_name_lists_valid_names():
         activations.get(42)
 
 
-@pytest.mark.parametrize("name", sorted(set(REFERENCES) - {"swish"}))
+@pytest.mark.parametrize("name", sorted(set(REFERENCES) - {"swish", "hard_swish"}))
 def test_serialize_round_trip(name):
     fn = activations.get(name)
     assert activations.serialize(fn) == name
     assert activations.get(activations.serialize(fn)) is fn
     assert activations.serialize(activations.swish) == "silu"
+    assert activations.serialize(activations.hard_swish) == "hard_silu"
+
+
+def ref_keras_relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    # Keras 3's definition, entry by entry
+    def one(v):
+        out = v if v > threshold else 0.0
+        if max_value is not None:
+            out = min(max(out, 0.0), max_value)
+        if v < threshold:
+            out += negative_slope * (v - threshold)
+        return out
+
+    return np.vectorize(one)(x)
+
+
+RELU_ARGS = [
+    {"negative_slope": 0.1},
+    {"max_value": 2.0},
+    {"threshold": 0.5},
+    {"threshold": -1.0},
+    {"negative_slope": 0.3, "max_value": 1.5, "threshold": 0.5},
+    {"negative_slope": 0.2, "threshold": -0.5, "max_value": 6.0},
+]
+
+
+@pytest.mark.parametrize("kwargs", RELU_ARGS, ids=str)
+@pytest.mark.parametrize("shape", [(7,), (3, 4), (2, 3, 4)], ids=str)
+def test_relu_keras3_arguments(bk, rng, kwargs, shape):
+    x = rng.uniform(-3, 3, shape)
+    kinks = [0.0, kwargs.get("threshold", 0.0), kwargs.get("max_value") or 0.0]
+    for k in kinks:  # central differences need the points off the kinks
+        x = np.where(np.abs(x - k) < 0.05, k + 0.3, x)
+    y = activations.relu(ops.convert_to_tensor(x), **kwargs)
+    np.testing.assert_allclose(y.numpy(), ref_keras_relu(x, **kwargs), rtol=1e-12, atol=1e-14)
+    assert activations.relu(ops.convert_to_tensor(x.astype("float32")), **kwargs).dtype == "float32"
+    check_gradients(lambda t: activations.relu(t, **kwargs), x, bk=bk)
+
+
+def test_plain_relu_stays_fusable_and_by_name():
+    assert activations.fused_form(activations.get("relu")) == ("relu", 0.0)
+    assert activations.fused_form(activations.get("relu6")) is None
+    for name in ("relu6", "softsign", "exponential", "hard_sigmoid", "hard_silu", "hard_swish",
+                 "mish", "log_sigmoid", "celu", "hard_tanh", "log_softmax"):
+        assert callable(activations.get(name))
+
+
+def test_dense_accepts_new_activation_names(bk, rng):
+    from gkeras import config, layers
+
+    config.set_floatx("float64")  # the conftest fixture restores it
+    x = rng.standard_normal((4, 3))
+    for name in ("relu6", "hard_silu", "mish"):
+        layer = layers.Dense(2, activation=name)
+        y = layer(ops.convert_to_tensor(x))
+        z = x @ layer.kernel.numpy() + layer.bias.numpy()
+        np.testing.assert_allclose(y.numpy(), REFERENCES[name](z), rtol=1e-10, atol=1e-12)
+        assert layer.get_config()["activation"] == name
 
 
 def test_fused_forms_match_the_dense_epilogue():

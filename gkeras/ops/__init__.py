@@ -5,18 +5,32 @@ Importing this package also gives `Tensor` its Python operators (`+`, `*`, `@`, 
 
 from gkeras.autodiff import Tensor
 from gkeras.ops.activations import (  # noqa: F401
+    celu,
     elu,
     gelu,
+    hard_sigmoid,
+    hard_silu,
+    hard_swish,
+    hard_tanh,
     leaky_relu,
+    log_sigmoid,
     log_softmax,
+    mish,
     relu,
+    relu6,
     selu,
     sigmoid,
     silu,
     softmax,
     softplus,
+    softsign,
     swish,
     tanh,
+)
+from gkeras.ops.categorical import (  # noqa: F401
+    categorical_crossentropy,
+    one_hot,
+    sparse_categorical_crossentropy,
 )
 from gkeras.ops.conv import (  # noqa: F401
     average_pool,
@@ -26,6 +40,39 @@ from gkeras.ops.conv import (  # noqa: F401
     max_pool,
     max_pool2d,
 )
+from gkeras.ops.creation import (  # noqa: F401
+    arange,
+    eye,
+    full,
+    full_like,
+    identity,
+    ones,
+    ones_like,
+    zeros,
+    zeros_like,
+)
+from gkeras.ops.elementwise import (  # noqa: F401
+    ceil,
+    cos,
+    floor,
+    round,
+    sin,
+    stop_gradient,
+    tan,
+)
+from gkeras.ops.linalg import dot, einsum  # noqa: F401
+from gkeras.ops.logic import (  # noqa: F401
+    all,
+    any,
+    isfinite,
+    isinf,
+    isnan,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+)
+from gkeras.ops.manipulation import flip, pad, repeat, tile  # noqa: F401
 from gkeras.ops.math import (  # noqa: F401
     abs,
     absolute,
@@ -69,6 +116,8 @@ from gkeras.ops.nn import (  # noqa: F401
 from gkeras.ops.reduction import (  # noqa: F401
     argmax,
     argmin,
+    cumprod,
+    cumsum,
     logsumexp,
     max,
     mean,
@@ -93,8 +142,24 @@ from gkeras.ops.shape import (  # noqa: F401
     take,
     transpose,
 )
+from gkeras.ops.sorting import argsort, sort, take_along_axis, top_k  # noqa: F401
 
 layer_normalization = layer_norm  # Keras's newer name
+
+
+def _numpy_style_reduction(reduce):
+    """`Tensor.sum` / `Tensor.mean` with NumPy's signature, so `np.sum(t)` and `np.mean(t)`
+    (which call the method with `dtype=` and `out=`) work on a Tensor as on a Keras tensor."""
+
+    def method(self, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+        if out is not None:
+            raise TypeError(f"Tensor.{reduce.__name__}: `out=` is not supported (Tensors are "
+                            "immutable); use the returned Tensor.")
+        result = reduce(self, axis, keepdims)
+        return result if dtype is None else cast(result, dtype)
+
+    method.__name__ = reduce.__name__
+    return method
 
 
 def _install_tensor_operators():
@@ -124,9 +189,10 @@ def _install_tensor_operators():
     Tensor.reshape = lambda self, *dims: reshape(
         self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims
     )
-    Tensor.sum = lambda self, axis=None, keepdims=False: sum(self, axis, keepdims)
-    Tensor.mean = lambda self, axis=None, keepdims=False: mean(self, axis, keepdims)
+    Tensor.sum = _numpy_style_reduction(sum)
+    Tensor.mean = _numpy_style_reduction(mean)
     Tensor.astype = cast
 
 
 _install_tensor_operators()
+

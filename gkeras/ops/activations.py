@@ -137,6 +137,112 @@ class LogSoftmax(Function):
         return gy - xp.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
 
 
+class ReLU6(_Elementwise):
+    def f(self, xp, x):
+        return xp.clip(x, 0, 6)
+
+    def df(self, xp, x, y):
+        return (x > 0) & (x < 6)  # 0 at both kinks, as TF's relu6
+
+
+class GeneralReLU(_Elementwise):
+    """Keras's `activations.relu` with a slope below `threshold` and an optional cap.
+
+    y = x where x > threshold (else 0), clipped to [0, max_value] when capped, then
+    `negative_slope * (x - threshold)` added where x < threshold.
+    """
+
+    def __init__(self, negative_slope, max_value, threshold):
+        self.slope, self.max_value, self.threshold = negative_slope, max_value, threshold
+
+    def f(self, xp, x):
+        t = x.dtype.type(self.threshold)
+        y = xp.where(x > t, x, 0).astype(x.dtype, copy=False)
+        if self.max_value is not None:
+            y = xp.clip(y, 0, x.dtype.type(self.max_value))
+        if self.slope:
+            y = y - x.dtype.type(self.slope) * xp.maximum(t - x, 0)
+        return y
+
+    def df(self, xp, x, y):
+        t = x.dtype.type(self.threshold)
+        passed = x > t
+        if self.max_value is not None:
+            passed &= (x >= 0) & (x <= x.dtype.type(self.max_value))  # clip's gradient
+        g = passed.astype(x.dtype)
+        if self.slope:
+            g += x.dtype.type(self.slope) * (x < t)
+        return g
+
+
+class HardSigmoid(_Elementwise):
+    def f(self, xp, x):
+        return xp.clip(x / x.dtype.type(6) + x.dtype.type(0.5), 0, 1)
+
+    def df(self, xp, x, y):
+        return ((x > -3) & (x < 3)) * x.dtype.type(1 / 6)
+
+
+class HardSiLU(_Elementwise):
+    def f(self, xp, x):
+        return x * xp.clip(x / x.dtype.type(6) + x.dtype.type(0.5), 0, 1)
+
+    def df(self, xp, x, y):
+        # x (x + 3) / 6 on (-3, 3): slope (2x + 3) / 6; 0 below, 1 above
+        inside = (x > -3) & (x < 3)
+        return xp.where(inside, (2 * x + 3) / x.dtype.type(6), x >= 3).astype(x.dtype, copy=False)
+
+
+class Softsign(_Elementwise):
+    def f(self, xp, x):
+        return x / (1 + xp.abs(x))
+
+    def df(self, xp, x, y):
+        d = 1 + xp.abs(x)
+        return 1 / (d * d)
+
+
+class LogSigmoid(_Elementwise):
+    def f(self, xp, x):
+        # -softplus(-x) = min(x, 0) - log1p(e^-|x|): finite for every x
+        return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+    def df(self, xp, x, y):
+        return _sigmoid(xp, -x)  # d/dx log sigmoid(x) = 1 - sigmoid(x)
+
+
+class CELU(_Elementwise):
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def f(self, xp, x):
+        a = x.dtype.type(self.alpha)
+        return xp.maximum(x, 0) + a * xp.expm1(xp.minimum(x, 0) / a)
+
+    def df(self, xp, x, y):
+        a = x.dtype.type(self.alpha)
+        return xp.where(x > 0, 1, xp.exp(xp.minimum(x, 0) / a)).astype(x.dtype, copy=False)
+
+
+class HardTanh(_Elementwise):
+    def f(self, xp, x):
+        return xp.clip(x, -1, 1)
+
+    def df(self, xp, x, y):
+        return (x > -1) & (x < 1)
+
+
+class Mish(_Elementwise):
+    def f(self, xp, x):
+        softplus = xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+        self.t = xp.tanh(softplus)
+        return x * self.t
+
+    def df(self, xp, x, y):
+        t = self.t
+        return t + x * (1 - t * t) * _sigmoid(xp, x)  # tanh(sp)' = (1 - tanh^2) sigmoid
+
+
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
@@ -280,3 +386,120 @@ def log_softmax(x, axis=-1):
         A tensor of `x`'s shape and dtype.
     """
     return LogSoftmax(axis)(x)
+
+
+def relu6(x):
+    """ReLU capped at 6: `min(max(x, 0), 6)`.
+
+    Args:
+        x: a tensor or array-like.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
+    return ReLU6()(x)
+
+
+def general_relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """ReLU with Keras's `activations.relu` arguments.
+
+    Args:
+        x: a tensor or array-like.
+        negative_slope: the slope below `threshold`.
+        max_value: the cap of the output, or `None` for no cap.
+        threshold: inputs at or below it give 0 (plus the slope part).
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
+    return GeneralReLU(negative_slope, max_value, threshold)(x)
+
+
+def hard_sigmoid(x):
+    """Piecewise linear sigmoid: `clip(x / 6 + 0.5, 0, 1)` (Keras 3's definition).
+
+    Args:
+        x: a tensor or array-like.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
+    return HardSigmoid()(x)
+
+
+def hard_silu(x):
+    """Hard SiLU (hard swish): `x * hard_sigmoid(x)`.
+
+    Args:
+        x: a tensor or array-like.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
+    return HardSiLU()(x)
+
+
+hard_swish = hard_silu
+
+
+def softsign(x):
+    """Softsign `x / (|x| + 1)`.
+
+    Args:
+        x: a tensor or array-like.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
+    return Softsign()(x)
+
+
+def log_sigmoid(x):
+    """Logarithm of the sigmoid, `-softplus(-x)`, stable in both tails.
+
+    Args:
+        x: a tensor or array-like.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
+    return LogSigmoid()(x)
+
+
+def celu(x, alpha=1.0):
+    """Continuously differentiable ELU: `max(x, 0) + alpha * min(0, exp(x / alpha) - 1)`.
+
+    Args:
+        x: a tensor or array-like.
+        alpha: the scale of the negative part; must not be 0.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (it divides x).")
+    return CELU(alpha)(x)
+
+
+def hard_tanh(x):
+    """Hard tanh: `clip(x, -1, 1)`.
+
+    Args:
+        x: a tensor or array-like.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
+    return HardTanh()(x)
+
+
+def mish(x):
+    """Mish: `x * tanh(softplus(x))`.
+
+    Args:
+        x: a tensor or array-like.
+
+    Returns:
+        A tensor of `x`'s shape and dtype.
+    """
+    return Mish()(x)

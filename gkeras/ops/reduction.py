@@ -1,7 +1,9 @@
-"""Reductions: sum, mean, max, min (with keepdims), var, std, logsumexp, argmax, argmin."""
+"""Reductions (sum, mean, max, min with keepdims, var, std, logsumexp, argmax, argmin) and
+the scans cumsum and cumprod."""
 
 from gkeras.autodiff import Function, Tensor, as_tensor
 from gkeras.ops.math import add, exp, log, sqrt, square, subtract, xp_of
+from gkeras.ops.shape import cast, reshape
 
 
 def _normalize_axis(axis, ndim):
@@ -204,3 +206,73 @@ def argmin(x, axis=None, keepdims=False):
     """
     x = as_tensor(x)
     return Tensor(x.data.argmin(axis=axis, keepdims=keepdims))
+
+
+# --------------------------------------------------------------------------- scans
+class CumSum(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        return xp_of(x).cumsum(x, axis=self.axis)
+
+    def backward(self, gy):
+        xp = xp_of(gy)
+        # y_j = sum_{i<=j} x_i, so gx_i = sum_{j>=i} gy_j: a cumsum from the far end
+        return xp.flip(xp.cumsum(xp.flip(gy, self.axis), axis=self.axis), self.axis)
+
+
+class CumProd(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        self.y = xp_of(x).cumprod(x, axis=self.axis)
+        return self.y
+
+    def backward(self, gy):
+        xp = xp_of(gy)
+        # y_j = prod_{i<=j} x_i, so gx_i = sum_{j>=i} gy_j y_j / x_i (valid for x_i != 0)
+        flipped = xp.flip(gy * self.y, self.axis)
+        return xp.flip(xp.cumsum(flipped, axis=self.axis), self.axis) / self.inputs[0].data
+
+
+def _scan(cls, name, x, axis, dtype):
+    x = as_tensor(x)
+    if dtype is not None:
+        x = cast(x, dtype)
+    if axis is None:  # NumPy's convention: scan the flattened tensor
+        x, axis = reshape(x, (-1,)), 0
+    elif isinstance(axis, bool) or not isinstance(axis, int) or not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{name}: axis {axis!r} is out of bounds for a tensor of rank {x.ndim}.")
+    return cls(axis % x.ndim)(x)
+
+
+def cumsum(x, axis=None, dtype=None):
+    """Cumulative sum along `axis`.
+
+    Args:
+        x: a tensor or array-like.
+        axis: the axis to scan; the flattened tensor when `None`.
+        dtype: an optional dtype to cast `x` to first.
+
+    Returns:
+        A tensor of `x`'s shape (1-D when `axis` is `None`).
+    """
+    return _scan(CumSum, "cumsum", x, axis, dtype)
+
+
+def cumprod(x, axis=None, dtype=None):
+    """Cumulative product along `axis`.
+
+    The gradient divides by `x`, so it is not defined where `x` has zeros.
+
+    Args:
+        x: a tensor or array-like.
+        axis: the axis to scan; the flattened tensor when `None`.
+        dtype: an optional dtype to cast `x` to first.
+
+    Returns:
+        A tensor of `x`'s shape (1-D when `axis` is `None`).
+    """
+    return _scan(CumProd, "cumprod", x, axis, dtype)

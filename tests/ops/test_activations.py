@@ -53,6 +53,19 @@ ACTIVATIONS = {
     "sigmoid": (ops.sigmoid, logistic),
     "tanh": (ops.tanh, np.tanh),
     "softplus": (ops.softplus, lambda x: np.log1p(np.exp(x))),
+    "relu6": (ops.relu6, lambda x: np.minimum(np.maximum(x, 0), 6)),
+    "hard_sigmoid": (ops.hard_sigmoid, lambda x: np.minimum(np.maximum((x + 3) / 6, 0), 1)),
+    "hard_silu": (ops.hard_silu, lambda x: x * np.minimum(np.maximum((x + 3) / 6, 0), 1)),
+    "hard_swish": (ops.hard_swish, lambda x: x * np.minimum(np.maximum((x + 3) / 6, 0), 1)),
+    "softsign": (ops.softsign, lambda x: x / (1 + np.abs(x))),
+    "log_sigmoid": (ops.log_sigmoid, lambda x: np.log(logistic(x))),
+    "celu": (ops.celu, lambda x: np.maximum(x, 0) + np.minimum(np.expm1(x), 0)),
+    "celu_0.5": (
+        lambda t: ops.celu(t, alpha=0.5),
+        lambda x: np.maximum(x, 0) + 0.5 * np.minimum(np.expm1(x / 0.5), 0),
+    ),
+    "hard_tanh": (ops.hard_tanh, lambda x: np.minimum(np.maximum(x, -1), 1)),
+    "mish": (ops.mish, lambda x: x * np.tanh(np.log1p(np.exp(x)))),
 }
 
 
@@ -142,3 +155,37 @@ def test_softmax_and_log_softmax_with_huge_logits(bk):
     soft = ops.softmax(Tensor(bk.asarray(x))).numpy()
     assert np.isfinite(soft).all()
     np.testing.assert_allclose(soft.sum(axis=1), 1.0)
+
+
+PIECEWISE = {
+    "relu6": (ops.relu6, (0.0, 6.0)),
+    "hard_sigmoid": (ops.hard_sigmoid, (-3.0, 3.0)),
+    "hard_silu": (ops.hard_silu, (-3.0, 3.0)),
+    "hard_tanh": (ops.hard_tanh, (-1.0, 1.0)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PIECEWISE))
+def test_piecewise_activations_over_every_piece(bk, rng, name):
+    # a wide range so the flat parts on both sides are exercised, kept off the kinks
+    op, kinks = PIECEWISE[name]
+    ref = ACTIVATIONS[name][1]
+    x = rng.uniform(-9, 9, (4, 6))
+    for k in kinks:
+        x = np.where(np.abs(x - k) < 0.05, k + 0.5, x)
+    assert (x < kinks[0]).any() and (x > kinks[1]).any()
+    assert_close(op(Tensor(bk.asarray(x))), ref(x), rtol=1e-12, atol=1e-14)
+    check_gradients(op, x, bk=bk)
+
+
+def test_new_activation_kink_conventions_and_tails(bk):
+    x = Variable(bk.asarray(np.array([0.0, 6.0, -3.0, 3.0, -1.0, 1.0])))
+    ops.sum(ops.relu6(x)).backward()
+    np.testing.assert_array_equal(to_host(x.grad), [0, 0, 0, 1, 0, 1])  # 0 at both kinks
+    big = np.array([-800.0, -40.0, 0.0, 40.0, 800.0])
+    out = ops.log_sigmoid(Tensor(bk.asarray(big))).numpy()
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out, -np.logaddexp(0, -big), rtol=1e-14)
+    assert np.isfinite(ops.mish(Tensor(bk.asarray(big))).numpy()).all()
+    with pytest.raises(ValueError, match="alpha must not be 0"):
+        ops.celu(Tensor(bk.asarray(big)), alpha=0.0)

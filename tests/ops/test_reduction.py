@@ -92,3 +92,60 @@ def test_argmax_argmin_follow_keras_defaults(bk, rng):
         ops.argmin(ta, 0, keepdims=True).numpy(), np.argmin(a, 0, keepdims=True)
     )
     assert not ops.argmax(Variable(bk.asarray(a))).requires_grad
+
+
+# --------------------------------------------------------------------------- scans
+def running(values, combine):
+    # an independent reference: a plain Python loop along the last axis
+    out = np.empty_like(values)
+    for index in np.ndindex(values.shape[:-1]):
+        acc = None
+        for j, v in enumerate(values[index]):
+            acc = v if acc is None else combine(acc, v)
+            out[index + (j,)] = acc
+    return out
+
+
+SCANS = {
+    "cumsum": (ops.cumsum, lambda a, b: a + b),
+    "cumprod": (ops.cumprod, lambda a, b: a * b),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCANS))
+@pytest.mark.parametrize("shape, axis", [((5,), 0), ((3, 4), 1), ((3, 4), 0), ((2, 3, 4), -2),
+                                         ((2, 3), None)], ids=str)
+def test_scans(bk, rng, name, shape, axis):
+    op, combine = SCANS[name]
+    x = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.5, 1.5, size=shape)
+    if axis is None:
+        expected = running(x.reshape(-1), combine)
+    else:
+        expected = np.moveaxis(running(np.moveaxis(x, axis, -1), combine), -1, axis)
+    out = op(tensor(bk, x), axis=axis)
+    assert out.dtype == np.float64 and out.shape == expected.shape
+    assert_close(out, expected, rtol=1e-12)
+    assert op(tensor(bk, x, "float32"), axis=axis).dtype == np.float32
+    check_gradients(lambda t: op(t, axis=axis), x, bk=bk)
+
+
+def test_scan_dtype_and_axis_errors(bk):
+    ints = tensor(bk, np.array([1, 2, 3]))
+    out = ops.cumsum(ints, dtype="float64")
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out.numpy(), [1.0, 3.0, 6.0])
+    np.testing.assert_array_equal(ops.cumprod(ints).numpy(), [1, 2, 6])
+    with pytest.raises(ValueError, match="out of bounds"):
+        ops.cumsum(ints, axis=1)
+
+
+def test_numpy_reductions_accept_a_tensor(bk, rng):
+    # np.sum / np.mean call the method with NumPy's dtype= and out= keywords
+    x = rng.standard_normal((3, 4)).astype("float32")
+    t = Tensor(bk.asarray(x))
+    assert_close(np.mean(t), x.mean(), rtol=1e-6)
+    assert_close(np.sum(t, axis=0), x.sum(axis=0), rtol=1e-6)
+    assert np.mean(t, dtype="float64").dtype == "float64"
+    assert_close(t.sum(1, keepdims=True), x.sum(axis=1, keepdims=True), rtol=1e-6)
+    with pytest.raises(TypeError, match="`out=` is not supported"):
+        np.sum(t, out=np.empty(()))
