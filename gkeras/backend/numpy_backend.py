@@ -183,20 +183,27 @@ class NumpyBackend:
         kh, kw, c, f = W.shape
         windows = self._padded_windows(x, (kh, kw), strides, padding, dilation)
         n, oh, ow = windows.shape[:3]
-        per_sample, k = oh * ow, kh * kw * c
-        y = xp.empty((n * per_sample, f), dtype=xp.result_type(x, W))
-        kernel = W.reshape(k, f)
-        buffer = None
-        for start, stop in self._batch_chunks(n, per_sample * k * x.itemsize):
-            rows = (stop - start) * per_sample
-            if buffer is None:
-                buffer = xp.empty((rows, k), dtype=x.dtype)
-            cols = buffer[:rows]
-            cols.reshape(windows[start:stop].shape)[...] = windows[start:stop]
-            xp.matmul(cols, kernel, out=y[start * per_sample : stop * per_sample])
+        y = xp.empty((n * oh * ow, f), dtype=xp.result_type(x, W))
+        kernel = W.reshape(-1, f)
+        for rows, cols in self._column_chunks(windows):
+            xp.matmul(cols, kernel, out=y[rows])
         if b is not None:
             y += b
         return y.reshape(n, oh, ow, f)
+
+    def _column_chunks(self, windows):
+        """Yields `(row slice, im2col block)` for each batch chunk of a window view
+        (N, OH, OW, KH, KW, C); the blocks share one buffer, valid until the next one."""
+        n, oh, ow, kh, kw, c = windows.shape
+        per_sample, k = oh * ow, kh * kw * c
+        buffer = None
+        for start, stop in self._batch_chunks(n, per_sample * k * windows.itemsize):
+            rows = (stop - start) * per_sample
+            if buffer is None:
+                buffer = self.xp.empty((rows, k), dtype=windows.dtype)
+            cols = buffer[:rows]
+            cols.reshape(windows[start:stop].shape)[...] = windows[start:stop]
+            yield slice(start * per_sample, stop * per_sample), cols
 
     def conv2d_backward_filter(
         self, x, gy, kernel_shape, strides=(1, 1), padding="valid", dilation=(1, 1)
@@ -206,19 +213,11 @@ class NumpyBackend:
         xp = self.xp
         kh, kw, c, f = kernel_shape
         windows = self._padded_windows(x, (kh, kw), strides, padding, dilation)
-        n, oh, ow = windows.shape[:3]
-        per_sample, k = oh * ow, kh * kw * c
-        gy2 = gy.reshape(n * per_sample, f)
-        gW = xp.zeros((k, f), dtype=gy.dtype)
-        part = xp.empty((k, f), dtype=gy.dtype)
-        buffer = None
-        for start, stop in self._batch_chunks(n, per_sample * k * x.itemsize):
-            rows = (stop - start) * per_sample
-            if buffer is None:
-                buffer = xp.empty((rows, k), dtype=x.dtype)
-            cols = buffer[:rows]
-            cols.reshape(windows[start:stop].shape)[...] = windows[start:stop]
-            xp.matmul(cols.T, gy2[start * per_sample : stop * per_sample], out=part)
+        gy2 = gy.reshape(-1, f)
+        gW = xp.zeros((kh * kw * c, f), dtype=gy.dtype)
+        part = xp.empty_like(gW)
+        for rows, cols in self._column_chunks(windows):
+            xp.matmul(cols.T, gy2[rows], out=part)
             gW += part
         return gW.reshape(kernel_shape)
 
