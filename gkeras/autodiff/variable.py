@@ -75,5 +75,5 @@ class Variable(Tensor):
     def __repr__(self):
         return (
             f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}, "
-            f"value={self.numpy()!r}>"
+            f"value={self.numpy()}>"  # the array as str(), as Keras prints it
         )

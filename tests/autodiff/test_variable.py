@@ -51,3 +51,10 @@ def test_name_path_and_value():
     assert v.name == v.path == "bias"
     assert v.value is v.data
     assert "bias" in repr(v)
+
+
+def test_repr_prints_the_value_as_keras_does():
+    # Keras 3.8: <Variable path=v, shape=(2, 2), dtype=float32, value=[[1. 1.]\n [1. 1.]]>
+    v = Variable(np.ones((2, 2), "float32"), name="v")
+    assert repr(v) == ("<Variable path=v, shape=(2, 2), dtype=float32, value=[[1. 1.]\n"
+                       " [1. 1.]]>")
