@@ -142,6 +142,7 @@ class Functional(Model):
     def call(self, inputs, training=None):
         values = {}
         for tensor, value in zip(self.inputs, self._assign_inputs(inputs)):
+            value = _adjust_rank(value, tensor.shape)
             self._check_input_shape(tensor, value)
             values[id(tensor)] = _as_input_dtype(value, tensor.dtype)
         for node in self._nodes:
@@ -197,3 +198,17 @@ def _as_input_dtype(value, dtype):
     cast = ops.cast(value, dtype)
     cast._keras_mask = value._keras_mask
     return cast
+
+
+def _adjust_rank(value, expected):
+    """Keras's one-axis leeway for model inputs: a trailing size-1 axis too many is
+    squeezed, one too few is added (`(N, 4, 1)` feeds `Input((4,))`, `(N,)` feeds
+    `Input((1,))`)."""
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        return value
+    if len(shape) == len(expected) + 1 and shape[-1] == 1:
+        return value.reshape(tuple(shape[:-1]))
+    if len(shape) == len(expected) - 1 and expected[-1] == 1:
+        return value.reshape(tuple(shape) + (1,))
+    return value

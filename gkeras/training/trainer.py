@@ -377,7 +377,11 @@ class Trainer:
             if array is None:
                 continue
             expected = tensor.shape[1:]
-            got = array.shape[1:]
+            got = tuple(array.shape[1:])
+            if len(got) == len(expected) + 1 and got[-1:] == (1,):
+                got = got[:-1]  # the model squeezes it (Keras's one-axis leeway)
+            elif len(got) == len(expected) - 1 and expected[-1:] == (1,):
+                got = got + (1,)
             if len(expected) != len(got) or any(e is not None and e != g
                                                 for e, g in zip(expected, got)):
                 raise ValueError(

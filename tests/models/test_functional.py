@@ -157,3 +157,17 @@ def test_wrong_input_shape_names_the_input(rng):
     model = keras.Model(inputs, layers.Dense(1)(inputs))
     with pytest.raises(ValueError, match=r"pixels.*\(None, 4\).*\(2, 5\)"):
         model(rng.standard_normal((2, 5)).astype("float32"))
+
+
+def test_inputs_one_axis_off_are_adjusted_as_in_keras():
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    x = np.random.default_rng(0).standard_normal((6, 4)).astype("float32")
+    np.testing.assert_allclose(model(x[..., None]).numpy(), model(x).numpy())
+    model.compile("sgd", "mse")
+    model.fit(x[..., None], np.zeros((6, 2)), verbose=0)  # (N, 4, 1) for Input((4,))
+    single = keras.Input((1,))
+    column = keras.Model(single, keras.layers.Dense(3)(single))
+    assert column(np.arange(5.0)).shape == (5, 3)
+    with pytest.raises(ValueError, match=r"expected shape \(None, 4\).*\(2, 5\)"):
+        model(np.ones((2, 5)))
