@@ -35,6 +35,8 @@ class Embedding(Layer):
     Input shape: `(batch, ...)` of integer ids. Output shape: `(batch, ..., output_dim)`.
     """
 
+    _casts_integer_inputs = False  # ids stay integers (float32 holds ids only up to 2**24)
+
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None,
                  activity_regularizer=None, mask_zero=False, weights=None, **kwargs):

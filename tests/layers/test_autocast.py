@@ -53,3 +53,21 @@ def test_casting_keeps_gradients_flowing():
     assert y.dtype == "float32"
     y.backward(np.ones((2, 1), "float32"))
     np.testing.assert_allclose(x.grad, np.ones((2, 3)))
+
+
+def test_embedding_receives_its_ids_uncast():
+    seen = []
+
+    class Spy(layers.Embedding):
+        def call(self, inputs):
+            seen.append(inputs.dtype)
+            return super().call(inputs)
+
+    big = np.array([[2 ** 24 + 1, 3]])  # not representable in float32
+    emb = Spy(2 ** 24 + 2, 1, embeddings_initializer="zeros")
+    emb.build((None, 2))
+    table = emb.get_weights()[0]
+    table[2 ** 24 + 1] = 7.0
+    emb.set_weights([table])
+    np.testing.assert_array_equal(emb(big).numpy()[0, :, 0], [7.0, 0.0])
+    assert seen[-1].kind == "i"
