@@ -31,6 +31,7 @@ def snake_case(name):
 
 class _CallContext:
     training = None  # the training flag of the outermost call in progress
+    placeholder_batch = False  # a shape-inference run: batch size 1 stands for None
 
 
 class InputSpec:
@@ -286,6 +287,8 @@ class Layer:
         if isinstance(first, (Tensor, KerasTensor, np.ndarray)) or hasattr(first, "shape"):
             shapes = tuple(first.shape)
         self._check_input_spec(first)
+        if _CallContext.placeholder_batch and isinstance(shapes, tuple) and shapes:
+            shapes = (None,) + shapes[1:]  # built on placeholders: the batch is unknown
         self.build(shapes)
         self.built = True
         self._build_input_shape = shapes
@@ -440,8 +443,13 @@ class Layer:
         cargs, ckwargs = concrete
         if self._accepts_training:
             ckwargs = dict(ckwargs, training=False)
-        with no_grad():
-            result = Layer.__call__(self, *cargs, **ckwargs)
+        previous = _CallContext.placeholder_batch
+        _CallContext.placeholder_batch = unknown_batch
+        try:
+            with no_grad():
+                result = Layer.__call__(self, *cargs, **ckwargs)
+        finally:
+            _CallContext.placeholder_batch = previous
         self._clear_added_losses()
 
         def spec(t):

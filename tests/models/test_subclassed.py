@@ -1,5 +1,6 @@
 """Subclassed models: attribute tracking, build on first call, training flag."""
 
+import numpy as np
 
 import gkeras as keras
 from gkeras import layers
@@ -68,3 +69,21 @@ def test_training_flag_reaches_call(rng):
     model.fit(x, y, epochs=1, batch_size=4, verbose=0)
     model.predict(x, verbose=0)
     assert True in seen and seen[-1] is False
+
+
+def test_build_on_an_unknown_batch_records_none_not_the_placeholder_size():
+    class TwoDense(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.first, self.second = layers.Dense(4), layers.Dense(1)
+
+        def call(self, x):
+            return self.second(self.first(x))
+
+    model = TwoDense()
+    model.build((None, 3))
+    assert model.first._build_input_shape == (None, 3)
+    assert model.second._build_input_shape == (None, 4)
+    called = TwoDense()
+    called(np.ones((2, 3), "float32"))
+    assert called.first._build_input_shape == (2, 3)
