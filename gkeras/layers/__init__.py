@@ -33,5 +33,35 @@ from gkeras.layers.pooling import (  # noqa: F401
     MaxPool2D,
     MaxPooling2D,
 )
+from gkeras.layers.recurrent import (  # noqa: F401
+    GRU,
+    LSTM,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+)
 from gkeras.layers.regularization import Dropout  # noqa: F401
 from gkeras.layers.reshaping import Flatten, Reshape  # noqa: F401
+from gkeras.layers.sequence import (  # noqa: F401
+    AveragePooling1D,
+    AvgPool1D,
+    Conv1D,
+    Convolution1D,
+    GlobalAveragePooling1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPooling1D,
+    MaxPool1D,
+    MaxPooling1D,
+    RepeatVector,
+)
+from gkeras.layers.spatial import (  # noqa: F401
+    Cropping1D,
+    Cropping2D,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+)
+from gkeras.layers.utility import Identity, Lambda, Permute, Rescaling  # noqa: F401

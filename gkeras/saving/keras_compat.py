@@ -43,7 +43,8 @@ def accepted_arguments(cls):
         `(names, open_ended)`: the set of names, and whether some `__init__` at the top takes
         arbitrary `**kwargs` (then every name is accepted).
     """
-    names = set()
+    # arguments a class takes through **kwargs but declares (recurrent layers: their cell's)
+    names = set(getattr(cls, "_kwargs_arguments", ()))
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is None:

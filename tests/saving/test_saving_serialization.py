@@ -19,6 +19,12 @@ from gkeras.saving import (
 )
 from gkeras.saving.serialization import builtin_layers, deserialize_layer
 
+
+def double_it(x):
+    """A named function for the Lambda layer's round trip (saved by name)."""
+    return x * 2
+
+
 # class name -> (constructor arguments, input shapes (no batch), input dtype)
 LAYER_CASES = {
     "Activation": ({"activation": "tanh"}, [(5,)], "float32"),
@@ -50,9 +56,31 @@ LAYER_CASES = {
     "Embedding": ({"input_dim": 10, "output_dim": 3}, [(4,)], "int32"),
     "Flatten": ({}, [(3, 2)], "float32"),
     "Reshape": ({"target_shape": (2, 3)}, [(6,)], "float32"),
+    "Conv1D": ({"filters": 3, "kernel_size": 2, "padding": "causal"}, [(6, 2)], "float32"),
+    "MaxPooling1D": ({"pool_size": 2}, [(6, 2)], "float32"),
+    "AveragePooling1D": ({"pool_size": 3, "strides": 1, "padding": "same"}, [(5, 2)],
+                         "float32"),
+    "GlobalAveragePooling1D": ({}, [(5, 3)], "float32"),
+    "GlobalMaxPooling1D": ({"keepdims": True}, [(5, 3)], "float32"),
+    "RepeatVector": ({"n": 3}, [(4,)], "float32"),
+    "Cropping1D": ({"cropping": (1, 2)}, [(6, 2)], "float32"),
+    "Cropping2D": ({"cropping": ((1, 0), (0, 2))}, [(5, 5, 2)], "float32"),
+    "UpSampling1D": ({"size": 2}, [(3, 2)], "float32"),
+    "UpSampling2D": ({"size": (2, 1), "interpolation": "bilinear"}, [(3, 3, 2)], "float32"),
+    "ZeroPadding1D": ({"padding": 2}, [(3, 2)], "float32"),
+    "ZeroPadding2D": ({"padding": ((1, 0), (2, 1))}, [(3, 3, 2)], "float32"),
+    "Identity": ({}, [(4,)], "float32"),
+    "Lambda": ({"function": double_it}, [(4,)], "float32"),
+    "Permute": ({"dims": (2, 1)}, [(3, 4)], "float32"),
+    "Rescaling": ({"scale": 1 / 255, "offset": -0.5}, [(4,)], "float32"),
+    "SimpleRNN": ({"units": 3, "return_sequences": True}, [(4, 2)], "float32"),
+    "LSTM": ({"units": 3}, [(4, 2)], "float32"),
+    "GRU": ({"units": 3, "go_backwards": True}, [(4, 2)], "float32"),
 }
-# covered elsewhere: the base class, the Input layer (in every model), and the models
-NOT_STANDALONE = {"Layer", "InputLayer", "Functional", "Sequential"}
+# covered elsewhere: the base class, the Input layer (in every model), the models, and the
+# recurrent cells (they run inside their layers, step by step)
+NOT_STANDALONE = {"Layer", "InputLayer", "Functional", "Sequential", "SimpleRNNCell",
+                  "LSTMCell", "GRUCell"}
 
 
 def _classes():
