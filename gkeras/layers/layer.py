@@ -432,14 +432,46 @@ class Layer:
     def _output_specs(self, args, kwargs):
         """A `_PlaceholderSpec` (shape, dtype) per output, from running `call` on placeholders.
 
-        Placeholders stand for unknown (`None`) dimensions with size 1 and those dimensions
-        are reported as `None` again when the output keeps them.
+        Placeholders stand for unknown (`None`) dimensions with size 1, and the batch axis of
+        the outputs is reported as `None` again. When an input has other unknown dimensions
+        (a variable sequence length), a second run with size 2 finds the output dimensions
+        that follow them, and those are reported as `None` too.
         """
+        leaves = [t for t in flatten((args, kwargs)) if isinstance(t, (KerasTensor,
+                                                                        _PlaceholderSpec))]
+        unknown_batch = any(t.shape and t.shape[0] is None for t in leaves)
+        unknown_inner = any(d is None for t in leaves for d in tuple(t.shape)[1:])
+        result = self._run_on_placeholders(args, kwargs, 1)
+        varying = None
+        if unknown_inner:
+            try:
+                second = self._run_on_placeholders(args, kwargs, 2)
+            except Exception:  # noqa: BLE001  (the size-1 run worked: keep its answer)
+                second = result
+            firsts, seconds = flatten(result), flatten(second)
+            varying = [tuple(x != y for x, y in zip(a.shape, b.shape)) if len(a.shape) ==
+                       len(b.shape) else (False,) * len(a.shape)
+                       for a, b in zip(firsts, seconds)]
+        position = iter(range(len(flatten(result))))
+
+        def spec(t):
+            shape = tuple(t.shape)
+            if unknown_batch and shape:
+                shape = (None,) + shape[1:]
+            if varying is not None:
+                flags = varying[next(position)]
+                shape = tuple(None if f else d for d, f in zip(shape, flags))
+            return _PlaceholderSpec(shape, str(t.dtype))
+
+        return map_structure(spec, result)
+
+    def _run_on_placeholders(self, args, kwargs, size):
+        """Runs `call` once with unknown dimensions set to `size` (no graph, no losses)."""
         unknown_batch = any(
             t.shape and t.shape[0] is None for t in flatten((args, kwargs))
             if isinstance(t, (KerasTensor, _PlaceholderSpec))
         )
-        concrete = map_structure(_placeholder_value, (args, kwargs))
+        concrete = map_structure(lambda t: _placeholder_value(t, size), (args, kwargs))
         cargs, ckwargs = concrete
         if self._accepts_training:
             ckwargs = dict(ckwargs, training=False)
@@ -451,14 +483,7 @@ class Layer:
         finally:
             _CallContext.placeholder_batch = previous
         self._clear_added_losses()
-
-        def spec(t):
-            shape = tuple(t.shape)
-            if unknown_batch and shape:
-                shape = (None,) + shape[1:]
-            return _PlaceholderSpec(shape, str(t.dtype))
-
-        return map_structure(spec, result)
+        return result
 
     # ----------------------------------------------------------------------- config
     def get_config(self):
@@ -535,9 +560,9 @@ def _placeholder_spec(shape):
     return _PlaceholderSpec(shape)
 
 
-def _placeholder_value(t):
+def _placeholder_value(t, size=1):
     if isinstance(t, (KerasTensor, _PlaceholderSpec)):
-        shape = tuple(1 if d is None else d for d in t.shape)
+        shape = tuple(size if d is None else d for d in t.shape)
         dtype = np.dtype(t.dtype)
         if dtype.kind in "iu":
             value = np.zeros(shape, dtype)

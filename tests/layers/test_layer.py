@@ -225,3 +225,18 @@ def test_symbolic_call_keeps_unknown_non_batch_dimensions():
     assert layers.Conv2D(4, 3)(images).shape == (None, None, None, 4)
     assert layers.MaxPooling2D()(images).shape == (None, None, None, 3)
     assert layers.Dense(2)(gkeras.Input((None, 5))).shape == (None, None, 2)
+
+
+def test_symbolic_shapes_keep_unknown_inner_dimensions():
+    class Doubled(gkeras.layers.Layer):  # no compute_output_shape: found by trial runs
+        def call(self, t):
+            return gkeras.ops.concatenate([t, t], axis=1)
+
+    class TimeMean(gkeras.layers.Layer):
+        def call(self, t):
+            return gkeras.ops.mean(t, axis=1)
+
+    sequence = gkeras.Input((None, 7))
+    assert Doubled()(sequence).shape == (None, None, 7)
+    assert TimeMean()(sequence).shape == (None, 7)
+    assert Doubled()(gkeras.Input((3, 7))).shape == (None, 6, 7)
