@@ -7,8 +7,7 @@ import sys
 import numpy as np
 
 from gkeras import ops
-from gkeras.layers.layer import InputSpec, Layer, _PlaceholderSpec
-from gkeras.layers.node import KerasTensor, flatten, map_structure
+from gkeras.layers.layer import InputSpec, Layer
 
 
 # ------------------------------------------------------------------------ Lambda
@@ -162,35 +161,6 @@ class Lambda(Layer):
     def _has_own_output_shape(self):
         # without a declared shape the base class infers shape and dtype by a trial run
         return self._output_shape is not None
-
-    def _output_specs(self, args, kwargs):
-        # The base class runs the function on placeholders whose unknown sizes are 1 and
-        # only restores an unknown batch. A second run with those sizes set to 2 shows which
-        # output sizes follow the unknown input sizes: those are reported as `None`.
-        specs = super()._output_specs(args, kwargs)
-        placeholders = [t for t in flatten((args, kwargs))
-                        if isinstance(t, (KerasTensor, _PlaceholderSpec))]
-        if not any(None in tuple(t.shape)[1:] for t in placeholders):
-            return specs
-
-        def widen(t):
-            if not isinstance(t, (KerasTensor, _PlaceholderSpec)):
-                return t
-            shape = tuple(t.shape)
-            return _PlaceholderSpec(shape[:1] + tuple(2 if d is None else d for d in shape[1:]),
-                                    t.dtype)
-
-        try:
-            wide = super()._output_specs(map_structure(widen, args), map_structure(widen, kwargs))
-        except Exception:  # the function may accept only the first sizes: keep them
-            return specs
-        first, second = flatten(specs), flatten(wide)
-        if len(first) != len(second):
-            return specs
-        for a, b in zip(first, second):
-            if len(a.shape) == len(b.shape):
-                a.shape = tuple(None if x != y else x for x, y in zip(a.shape, b.shape))
-        return specs
 
     def compute_output_shape(self, input_shape):
         if self._output_shape is None:
