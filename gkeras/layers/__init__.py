@@ -2,6 +2,13 @@
 
 from gkeras.layers.activation_layers import ELU, LeakyReLU, ReLU, Softmax  # noqa: F401
 from gkeras.layers.convolutional import Conv2D, Convolution2D  # noqa: F401
+from gkeras.layers.convolutional_variants import (  # noqa: F401
+    Conv2DTranspose,
+    Convolution2DTranspose,
+    DepthwiseConv2D,
+    SeparableConv2D,
+    SeparableConvolution2D,
+)
 from gkeras.layers.core import Activation, Dense, Input, InputLayer  # noqa: F401
 from gkeras.layers.embedding import Embedding  # noqa: F401
 from gkeras.layers.layer import InputSpec, Layer  # noqa: F401
@@ -65,3 +72,4 @@ from gkeras.layers.spatial import (  # noqa: F401
     ZeroPadding2D,
 )
 from gkeras.layers.utility import Identity, Lambda, Permute, Rescaling  # noqa: F401
+from gkeras.layers.wrappers import RNN, Bidirectional, TimeDistributed, Wrapper  # noqa: F401

@@ -196,6 +196,7 @@ class LSTMCell(_RecurrentCell):
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  unit_forget_bias=True, **kwargs):
+        _refuse_recurrent_dropout(type(self).__name__, kwargs)
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
@@ -258,6 +259,7 @@ class GRUCell(_RecurrentCell):
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  reset_after=True, **kwargs):
+        _refuse_recurrent_dropout(type(self).__name__, kwargs)
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.reset_after = bool(reset_after)
@@ -357,6 +359,7 @@ class _RNN(Layer):
         step_shape = (sequences_shape[0],) + tuple(sequences_shape[2:])
         if not self.cell.built:
             self.cell.build(step_shape)
+            self.cell.built = True  # a custom cell's build may not say so itself
         for w in self.cell.weights:
             w.path = f"{self.name}/{self.cell.name}/{w.name}"  # Keras 3's variable paths
         self.input_spec = InputSpec(ndim=3, axes={-1: sequences_shape[-1]})

@@ -37,6 +37,8 @@ from gkeras.ops.conv import (  # noqa: F401
     avg_pool2d,
     conv,
     conv2d,
+    conv2d_transpose,
+    depthwise_conv2d,
     max_pool,
     max_pool2d,
 )

@@ -1,14 +1,22 @@
 """Convolution and pooling over NHWC images.
 
 `conv2d` is kernel-backed: a coarse Function whose forward and backward call
-`bk.conv2d` / `bk.conv2d_backward_input` / `bk.conv2d_backward_filter`. Pooling is written
-here against `xp` (a strided window view, no kernel).
+`bk.conv2d` / `bk.conv2d_backward_input` / `bk.conv2d_backward_filter`. `conv2d_transpose`
+uses the same three with the roles swapped (a transposed convolution is the input gradient of
+a convolution). `depthwise_conv2d` is composed of ops (one strided slice times a per-channel
+weight per kernel tap). Pooling is written here against `xp` (a strided window view, no
+kernel).
 """
 
 import numbers
 
+import numpy as np
+
 from gkeras.autodiff import Function, as_tensor
 from gkeras.backend import backend_of
+from gkeras.ops.manipulation import pad
+from gkeras.ops.math import add, multiply
+from gkeras.ops.shape import expand_dims, reshape
 
 
 def _pair(value, name):
@@ -282,3 +290,201 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     """`keras.ops.average_pool` for 2-D NHWC inputs."""
     _check_data_format(data_format, "average_pool")
     return avg_pool2d(inputs, pool_size, strides, padding)
+
+
+# ------------------------------------------------------------------------ geometry
+def conv_transpose_output_length(length, kernel, stride, dilation, padding, output_padding):
+    """The output length of a transposed convolution along one axis, as Keras computes it.
+
+    `None` stays `None`. Without `output_padding`, `"same"` gives `length * stride` and
+    `"valid"` gives `(length - 1) * stride + max(kernel, stride)` (dilated kernel).
+    """
+    if length is None:
+        return None
+    effective = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        extra = max(effective, stride) - effective if output_padding is None else output_padding
+        return (length - 1) * stride + effective + extra
+    if output_padding is None:
+        return length * stride
+    return (length - 1) * stride + effective % 2 + output_padding
+
+
+def _transpose_offset(kernel, stride, dilation, padding, output_padding):
+    """How many leading rows of the full scatter (`x[i] w[k]` lands on row `i * stride + k`)
+    the output drops: the forward convolution's leading padding, as TF/Keras place it."""
+    if padding == "valid":
+        return 0
+    effective = (kernel - 1) * dilation + 1
+    if output_padding is None:
+        return max(effective - stride, 0) // 2
+    return max(effective - effective % 2 - output_padding, 0) // 2
+
+
+def _same_padding(length, kernel, stride, dilation):
+    """TF's 'same' padding of one axis: (before, after), the extra cell going last."""
+    effective = (kernel - 1) * dilation + 1
+    out = -(-length // stride)
+    total = max((out - 1) * stride + effective - length, 0)
+    return total // 2, total - total // 2
+
+
+# ----------------------------------------------------------------- conv2d_transpose
+class Conv2DTransposeFunction(Function):
+    """Transposed convolution through the backend's conv2d kernels.
+
+    The forward scatters into a "frame" of size `frame_hw` (the input shape of the convolution
+    it transposes) and keeps rows `[offset, offset + out)` of it. When the layer's own padding
+    reproduces the output exactly the frame is the output; otherwise the frame is a 'valid'
+    scatter, cropped (or extended with zeros for `output_padding`).
+    """
+
+    def __init__(self, strides, dilation, padding, frame_hw, offsets, out_hw):
+        self.strides, self.dilation, self.padding = strides, dilation, padding
+        self.frame_hw, self.offsets, self.out_hw = frame_hw, offsets, out_hw
+        self.cropped = tuple(frame_hw) != tuple(out_hw)
+
+    def forward(self, x, W, b=None):
+        bk = backend_of(x)
+        frame_shape = (x.shape[0],) + self.frame_hw + (W.shape[2],)
+        # y_frame = A^T x, A the convolution frame -> x
+        y = bk.conv2d_backward_input(x, W, frame_shape, self.strides, self.padding,
+                                     self.dilation)
+        if self.cropped:
+            (pt, pl), (oh, ow) = self.offsets, self.out_hw
+            y = y[:, pt:pt + oh, pl:pl + ow, :]
+        if b is not None:
+            y = y + b
+        return y
+
+    def backward(self, gy):
+        bk = backend_of(gy)
+        x, W = self.inputs[0], self.inputs[1]
+        if self.cropped:  # the gradient of the crop: gy placed back into a zero frame
+            (pt, pl), (oh, ow) = self.offsets, self.out_hw
+            frame = bk.xp.zeros((gy.shape[0],) + self.frame_hw + (gy.shape[3],), dtype=gy.dtype)
+            frame[:, pt:pt + oh, pl:pl + ow, :] = gy
+            g = frame
+        else:
+            g = bk.xp.ascontiguousarray(gy)
+        geometry = (self.strides, self.padding, self.dilation)
+        # L = <g, A^T x> = <A g, x>: gx = conv2d(g, W), gW = conv2d_backward_filter(g, x)
+        gx = bk.conv2d(g, W.data, None, *geometry) if x.requires_grad else None
+        gW = bk.conv2d_backward_filter(g, x.data, W.shape, *geometry) if W.requires_grad else None
+        if len(self.inputs) > 2:
+            return gx, gW, gy.sum(axis=(0, 1, 2))
+        return gx, gW
+
+
+def _transpose_plan(in_hw, kernel_hw, strides, dilation, padding, output_padding):
+    """(frame padding, frame size, offsets, output size) of one transposed convolution."""
+    ops_ = output_padding or (None, None)
+    out = tuple(conv_transpose_output_length(in_hw[a], kernel_hw[a], strides[a], dilation[a],
+                                             padding, ops_[a]) for a in range(2))
+    offsets = tuple(_transpose_offset(kernel_hw[a], strides[a], dilation[a], padding, ops_[a])
+                    for a in range(2))
+
+    def reproduces(frame_padding, frame, dropped):
+        # the convolution frame -> input must have the input's size and pad `dropped` rows
+        for a in range(2):
+            if frame_padding == "same":
+                before = _same_padding(frame[a], kernel_hw[a], strides[a], dilation[a])[0]
+            else:
+                before = 0
+            length = _conv_output_length(frame[a], kernel_hw[a], strides[a], dilation[a],
+                                        frame_padding)
+            if length != in_hw[a] or before != dropped[a]:
+                return False
+        return True
+
+    if reproduces(padding, out, offsets):
+        return padding, out, (0, 0), out
+    full = tuple((in_hw[a] - 1) * strides[a] + (kernel_hw[a] - 1) * dilation[a] + 1
+                 for a in range(2))
+    frame = tuple(max(full[a], offsets[a] + out[a]) for a in range(2))
+    if not reproduces("valid", frame, (0, 0)):  # cannot happen with output_padding < strides
+        raise ValueError(
+            f"conv2d_transpose: no convolution geometry gives output {out} from input "
+            f"{in_hw} (kernel {kernel_hw}, strides {strides}, padding '{padding}', "
+            f"output_padding {output_padding})."
+        )
+    return "valid", frame, offsets, out
+
+
+def conv2d_transpose(x, kernel, bias=None, strides=1, padding="valid", output_padding=None,
+                     dilation_rate=1):
+    """2-D transposed convolution over NHWC inputs, with Keras's output geometry.
+
+    Args:
+        x: (N, H, W, C) inputs.
+        kernel: (KH, KW, F, C) filters (Keras's `Conv2DTranspose` layout).
+        bias: optional (F,) bias.
+        strides: int or pair of positive ints.
+        padding: `"valid"` or `"same"`.
+        output_padding: `None`, or an int or pair of non-negative ints below `strides`.
+        dilation_rate: int or pair of positive ints.
+
+    Returns:
+        (N, OH, OW, F) outputs, the input gradient of the matching convolution.
+    """
+    x, kernel = as_tensor(x), as_tensor(kernel)
+    padding = _padding(padding, "conv2d_transpose")
+    strides, dilation_rate = _pair(strides, "strides"), _pair(dilation_rate, "dilation_rate")
+    if output_padding is not None:
+        output_padding = tuple(int(p) for p in np.broadcast_to(output_padding, (2,)))
+        if any(not 0 <= p < s for p, s in zip(output_padding, strides)):
+            raise ValueError(f"conv2d_transpose: output_padding must be non-negative and "
+                             f"below strides {strides}, got {output_padding}.")
+    if x.ndim != 4 or kernel.ndim != 4 or x.shape[-1] != kernel.shape[3]:
+        raise ValueError(
+            "conv2d_transpose expects x (N, H, W, C) and kernel (KH, KW, F, C) with matching C; "
+            f"got x {x.shape} and kernel {kernel.shape}."
+        )
+    frame_padding, frame, offsets, out = _transpose_plan(
+        x.shape[1:3], kernel.shape[:2], strides, dilation_rate, padding, output_padding)
+    if min(out) <= 0:
+        raise ValueError(f"conv2d_transpose: the output would be empty ({out}) for input "
+                         f"{x.shape} and kernel {kernel.shape}.")
+    fn = Conv2DTransposeFunction(strides, dilation_rate, frame_padding, frame, offsets, out)
+    if bias is None:
+        return fn(x, kernel)
+    return fn(x, kernel, as_tensor(bias))
+
+
+# --------------------------------------------------------------- depthwise conv2d
+def depthwise_conv2d(x, kernel, strides, padding, dilation_rate):
+    """Depthwise convolution composed of ops: each channel convolved with its own filters.
+
+    `kernel` is (KH, KW, C, M); output channel `c * M + m` is input channel `c` convolved
+    with `kernel[..., c, m]`. One strided slice times a (C, M) weight per kernel tap: the work
+    stays proportional to the output size whatever the number of channels.
+    """
+    n, h, w, c = x.shape
+    kh, kw, _, m = kernel.shape
+    (sh, sw), (dh, dw) = strides, dilation_rate
+    oh = _conv_output_length(h, kh, sh, dh, padding)
+    ow = _conv_output_length(w, kw, sw, dw, padding)
+    if padding == "same":
+        pads = (_same_padding(h, kh, sh, dh), _same_padding(w, kw, sw, dw))
+        if any(p for pair in pads for p in pair):
+            x = pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    if m > 1:
+        x = expand_dims(x, -1)  # (N, H, W, C, 1) times (C, M) taps
+    y = None
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+            cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+            tap = kernel[i, j] if m > 1 else kernel[i, j, :, 0]
+            term = multiply(x[:, rows, cols], tap)
+            y = term if y is None else add(y, term)
+    if m > 1:
+        y = reshape(y, (-1, oh, ow, c * m))
+    return y
+
+
+def _conv_output_length(length, kernel, stride, dilation, padding):
+    """The output length of a 'valid' / 'same' convolution along one axis (TF's rule)."""
+    from gkeras.backend.numpy_backend import NumpyBackend
+
+    return NumpyBackend.conv2d_geometry(length, kernel, stride, dilation, padding)[0]

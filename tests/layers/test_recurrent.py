@@ -432,3 +432,11 @@ def test_bad_input_raises_clearly(bk):
         layer(np.zeros((1, 3, 2), "float32"), initial_state=[np.zeros((1, 2), "float32")])
     with pytest.raises(ValueError, match="axis -1"):
         layer(np.zeros((1, 3, 5), "float32"))
+
+
+@pytest.mark.parametrize("cell", ["LSTMCell", "GRUCell"])
+def test_cells_refuse_recurrent_dropout_they_would_ignore(cell):
+    from gkeras.layers import recurrent
+
+    with pytest.raises(NotImplementedError, match="recurrent_dropout=0.2 is not supported"):
+        getattr(recurrent, cell)(3, recurrent_dropout=0.2)

@@ -76,11 +76,22 @@ LAYER_CASES = {
     "SimpleRNN": ({"units": 3, "return_sequences": True}, [(4, 2)], "float32"),
     "LSTM": ({"units": 3}, [(4, 2)], "float32"),
     "GRU": ({"units": 3, "go_backwards": True}, [(4, 2)], "float32"),
+    "Bidirectional": ({"layer": layers.LSTM(3, return_sequences=True), "merge_mode": "sum"},
+                      [(4, 2)], "float32"),
+    "TimeDistributed": ({"layer": layers.Dense(3, activation="relu")}, [(4, 2)], "float32"),
+    "RNN": ({"cell": layers.GRUCell(3), "go_backwards": True, "return_sequences": True},
+            [(4, 2)], "float32"),
+    "Conv2DTranspose": ({"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same",
+                         "output_padding": 1, "activation": "relu"}, [(4, 5, 3)], "float32"),
+    "DepthwiseConv2D": ({"kernel_size": 3, "depth_multiplier": 2, "padding": "same"},
+                        [(5, 5, 2)], "float32"),
+    "SeparableConv2D": ({"filters": 3, "kernel_size": 3, "strides": 2, "depth_multiplier": 2,
+                         "activation": "tanh"}, [(6, 6, 2)], "float32"),
 }
 # covered elsewhere: the base class, the Input layer (in every model), the models, and the
 # recurrent cells (they run inside their layers, step by step)
 NOT_STANDALONE = {"Layer", "InputLayer", "Functional", "Sequential", "SimpleRNNCell",
-                  "LSTMCell", "GRUCell"}
+                  "LSTMCell", "GRUCell", "Wrapper"}
 
 
 def _classes():
