@@ -36,6 +36,12 @@ from gkeras.losses.classes import (  # noqa: F401
     SparseCategoricalCrossentropy,
     SquaredHinge,
 )
+from gkeras.losses.focal import (  # noqa: F401
+    BinaryFocalCrossentropy,
+    CategoricalFocalCrossentropy,
+    binary_focal_crossentropy,
+    categorical_focal_crossentropy,
+)
 from gkeras.losses.functions import (  # noqa: F401
     BCE,
     KLD,
@@ -67,12 +73,14 @@ from gkeras.losses.functions import (  # noqa: F401
     sparse_categorical_crossentropy,
     squared_hinge,
 )
+from gkeras.losses.overlap import Dice, Tversky, dice, tversky  # noqa: F401
 
 _CLASSES = (
     BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, CosineSimilarity, Huber, LogCosh, KLDivergence, Poisson,
-    Hinge, SquaredHinge, CategoricalHinge,
+    Hinge, SquaredHinge, CategoricalHinge, BinaryFocalCrossentropy,
+    CategoricalFocalCrossentropy, Dice, Tversky,
 )
 # function name (and Keras's short aliases) -> the class computing the same loss
 _FUNCTION_CLASSES = {
@@ -93,6 +101,9 @@ _FUNCTION_CLASSES = {
     "kullback_leibler_divergence": KLDivergence,
     "poisson": Poisson, "hinge": Hinge, "squared_hinge": SquaredHinge,
     "categorical_hinge": CategoricalHinge,
+    "binary_focal_crossentropy": BinaryFocalCrossentropy,
+    "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
+    "dice": Dice, "tversky": Tversky,
 }
 _BY_CLASS_NAME = {cls.__name__: cls for cls in _CLASSES}
 _BY_CLASS_NAME["LossFunctionWrapper"] = LossFunctionWrapper
@@ -100,7 +111,8 @@ _FUNCTIONS = {fn.__name__: fn for fn in (
     binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
     mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
     mean_squared_logarithmic_error, cosine_similarity, huber, log_cosh, kl_divergence, poisson,
-    hinge, squared_hinge, categorical_hinge,
+    hinge, squared_hinge, categorical_hinge, binary_focal_crossentropy,
+    categorical_focal_crossentropy, dice, tversky,
 )}
 _FUNCTION_OF_CLASS = {_FUNCTION_CLASSES[name]: fn for name, fn in _FUNCTIONS.items()}
 

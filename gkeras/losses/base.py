@@ -323,9 +323,9 @@ class LossFunctionWrapper(Loss):
         config = dict(config)
         fn = config.pop("fn", None)
         if isinstance(fn, str):
-            from gkeras.losses import functions
+            from gkeras import losses
 
-            resolved = getattr(functions, fn, None)
+            resolved = losses._FUNCTIONS.get(fn)  # every built-in loss function by name
             if resolved is None:
                 raise ValueError(
                     f"Cannot rebuild LossFunctionWrapper: unknown loss function {fn!r}. "

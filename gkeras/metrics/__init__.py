@@ -5,6 +5,7 @@ Keras 2 rule that turns `"accuracy"` / `"crossentropy"` into the right metric fo
 import inspect
 
 from gkeras import _identifiers
+from gkeras.losses import focal as _focal
 from gkeras.losses import functions as _loss_functions
 from gkeras.metrics.accuracy import (  # noqa: F401
     Accuracy,
@@ -36,6 +37,7 @@ from gkeras.metrics.confusion import (  # noqa: F401
     TrueNegatives,
     TruePositives,
 )
+from gkeras.metrics.f_score import F1Score, FBetaScore  # noqa: F401
 from gkeras.metrics.regression import (  # noqa: F401
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -54,6 +56,7 @@ from gkeras.metrics.regression import (  # noqa: F401
     SquaredHinge,
     cosine_similarity,
 )
+from gkeras.metrics.regression_extra import R2Score  # noqa: F401
 
 # Keras's metric functions that are loss functions too
 binary_crossentropy = _loss_functions.binary_crossentropy
@@ -69,6 +72,8 @@ hinge = _loss_functions.hinge
 squared_hinge = _loss_functions.squared_hinge
 categorical_hinge = _loss_functions.categorical_hinge
 log_cosh = logcosh = _loss_functions.log_cosh
+binary_focal_crossentropy = _focal.binary_focal_crossentropy
+categorical_focal_crossentropy = _focal.categorical_focal_crossentropy
 
 _CLASSES = (
     Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
@@ -77,7 +82,7 @@ _CLASSES = (
     MeanSquaredError, RootMeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, CosineSimilarity, LogCoshError, BinaryCrossentropy,
     CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge,
-    SquaredHinge, CategoricalHinge,
+    SquaredHinge, CategoricalHinge, FBetaScore, F1Score, R2Score,
 )
 _BY_CLASS_NAME = {cls.__name__: cls for cls in _CLASSES}
 
@@ -109,6 +114,7 @@ _BY_NAME = {
     "kullback_leibler_divergence": KLDivergence, "poisson": Poisson, "hinge": Hinge,
     "squared_hinge": SquaredHinge, "categorical_hinge": CategoricalHinge,
     "mean": Mean, "sum": Sum,
+    "f1_score": F1Score, "fbeta_score": FBetaScore, "r2_score": R2Score,
 }
 
 # metric functions by name, for rebuilding a MeanMetricWrapper from its config
@@ -118,7 +124,7 @@ FUNCTIONS = {fn.__name__: fn for fn in (
     binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
     mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
     mean_squared_logarithmic_error, kl_divergence, poisson, hinge, squared_hinge,
-    categorical_hinge, log_cosh,
+    categorical_hinge, log_cosh, binary_focal_crossentropy, categorical_focal_crossentropy,
 )}
 
 

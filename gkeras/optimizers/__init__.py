@@ -12,9 +12,11 @@ from gkeras.optimizers import schedules  # noqa: F401
 from gkeras.optimizers.adam import Adam, Adamax, AdamW, Nadam  # noqa: F401
 from gkeras.optimizers.adaptive import Adadelta, Adagrad, RMSprop  # noqa: F401
 from gkeras.optimizers.base import Optimizer  # noqa: F401
+from gkeras.optimizers.ftrl import Ftrl  # noqa: F401
+from gkeras.optimizers.lion import Lion  # noqa: F401
 from gkeras.optimizers.sgd import SGD  # noqa: F401
 
-_CLASSES = (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta)
+_CLASSES = (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta, Lion, Ftrl)
 _BY_NAME = {cls.__name__.lower(): cls for cls in _CLASSES}
 
 

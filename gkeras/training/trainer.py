@@ -576,11 +576,14 @@ class Trainer:
 
 # ---------------------------------------------------------------------- helpers
 def _to_float(value):
+    """A metric result for the logs: a float, or a NumPy array for per-class results
+    (`F1Score(average=None)`), as Keras logs them."""
     if isinstance(value, Tensor):
         value = value.data
     if isinstance(value, (float, int)):
         return float(value)
-    return float(backend_module.backend_of(value).to_numpy(value))
+    array = np.asarray(backend_module.backend_of(value).to_numpy(value))
+    return float(array) if array.ndim == 0 else array.astype(np.float64)
 
 
 def _batch_size(x):

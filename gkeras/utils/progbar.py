@@ -4,8 +4,11 @@ import math
 import sys
 import time
 
+import numpy as np
+
 
 def _format_number(value):
+    value = float(np.mean(value))  # a per-class result shows as its mean, as in Keras
     return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
 
 
