@@ -72,12 +72,16 @@ class ModelCheckpoint(SaveFreqCallback, MonitorCallback):
                 f"Unrecognized save_freq: {save_freq!r}. Expected save_freq are 'epoch' or "
                 "positive integer values."
             )
-        if not filepath.lower().endswith(_SUFFIXES):
-            what = "weights" if save_weights_only else "model"
+        lower = filepath.lower()
+        if save_weights_only and not lower.endswith(_SUFFIXES):
             raise ValueError(
-                f"The filepath provided must end in `.weights.h5`, `.h5` or `.hdf5` (gkeras "
-                f"saves the {what} in Keras's HDF5 formats; the `.keras` zip format is not "
-                f"supported). Received: filepath={filepath}"
+                "The filepath provided must end in `.weights.h5`, `.h5` or `.hdf5` when "
+                f"save_weights_only=True. Received: filepath={filepath}"
+            )
+        if not save_weights_only and not lower.endswith(_SUFFIXES + (".keras",)):
+            raise ValueError(
+                "The filepath provided must end in `.keras` (Keras 3's format), `.h5` or "
+                f"`.hdf5` (HDF5) to save the whole model. Received: filepath={filepath}"
             )
         self.filepath = filepath
         self.verbose = verbose

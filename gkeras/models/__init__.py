@@ -6,10 +6,11 @@ from gkeras.models.sequential import Sequential  # noqa: F401
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """Loads a model saved with `model.save()` (HDF5); see `gkeras.saving.load_model`."""
+    """Loads a model saved with `model.save()` (`.keras` or HDF5); see
+    `gkeras.saving.load_model`."""
     from gkeras.saving import load_model as _load
 
-    return _load(filepath, custom_objects=custom_objects, compile=compile)
+    return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
 
 
 def clone_model(model, input_tensors=None, clone_function=None):

@@ -1,6 +1,8 @@
-"""Saving and loading (`keras.saving`): HDF5 models and weights in Keras's layouts, and the
-serialization registry.
+"""Saving and loading (`keras.saving`): `.keras` archives, HDF5 models and weights in Keras's
+layouts, and the serialization registry.
 
+- `save_model(model, "x.keras")` / `load_model("x.keras")`: Keras 3's zip archive
+  (`metadata.json`, `config.json`, `model.weights.h5`), readable by Keras 3 both ways.
 - `save_model(model, "x.h5")` / `load_model("x.h5")`: architecture, weights, compile config
   and optimizer state in Keras's legacy HDF5 layout.
 - `save_weights(model, path)` / `load_weights(model, path)`: `*.weights.h5` in Keras 3's

@@ -1,4 +1,5 @@
-"""`save_model` / `load_model` / `save_weights` / `load_weights`: HDF5 in Keras's layouts.
+"""`save_model` / `load_model` / `save_weights` / `load_weights`: Keras's `.keras` archive
+(see `keras_archive`) and HDF5 in Keras's layouts.
 
 Saving builds everything in memory first (configs as JSON, weights as arrays), writes a
 temporary file and renames it over the target (`atomic.atomic_write`). Loading reads and
@@ -12,7 +13,7 @@ import sys
 
 import numpy as np
 
-from gkeras.saving import atomic, hdf5_format, weights_h5
+from gkeras.saving import atomic, hdf5_format, keras_archive, weights_h5
 from gkeras.saving import training_config as training_config_module
 from gkeras.saving.subclassed import model_config_of, model_from_saved_config
 
@@ -85,19 +86,27 @@ def _require_built(model, action):
 
 # --------------------------------------------------------------------------- saving
 def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs):
-    """Saves a model to one HDF5 file in Keras's legacy layout.
+    """Saves a model to one file: Keras 3's `.keras` zip archive, or HDF5.
 
-    Stores the architecture (`model_config`), the weights, the compile arguments
-    (`training_config`) and, with `include_optimizer`, the optimizer state, so that
-    `load_model` returns a model that predicts and goes on training exactly as this one.
-    Subclassed models are stored with their class reference (`module`, `qualname`),
-    `get_config()` and build input shape.
+    Stores the architecture, the weights, the compile arguments and, with
+    `include_optimizer`, the optimizer state, so that `load_model` returns a model that
+    predicts and goes on training exactly as this one. The write is atomic: an interrupted
+    save leaves the previous file intact.
+
+    - `.keras`: Keras 3's default format (`metadata.json`, `config.json`,
+      `model.weights.h5`), readable by Keras 3.
+    - `.h5` / `.hdf5`: Keras's legacy HDF5 layout (`model_config`, `training_config`,
+      `model_weights`, `optimizer_weights`).
+
+    Subclassed models are stored with their class reference (`module`, `qualname`,
+    registered name), `get_config()` and build input shape.
 
     Args:
         model: the model.
-        filepath: a path ending in `.h5` or `.hdf5`.
+        filepath: a path ending in `.keras`, `.h5` or `.hdf5`.
         overwrite: replace an existing file (otherwise ask on a terminal, else refuse).
-        include_optimizer: store the compile arguments and the optimizer state.
+        include_optimizer: store the optimizer state (and, in HDF5, the compile
+            arguments; a `.keras` file keeps the compile config either way, as in Keras).
 
     Raises:
         ValueError: for another suffix, an unbuilt model, or a config that is not
@@ -107,11 +116,19 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
     save_format = kwargs.pop("save_format", None)
     if kwargs:
         raise TypeError(f"save_model() got unexpected keyword argument(s) {sorted(kwargs)}.")
+    if filepath.endswith(".keras"):
+        if save_format not in (None, "keras"):
+            raise ValueError(
+                f"save_format={save_format!r} does not match the '.keras' extension of "
+                f"{filepath!r}; leave save_format out (the extension decides).")
+        _require_built(model, "save")
+        if _may_write(filepath, overwrite):
+            keras_archive.save_archive(model, filepath, include_optimizer=include_optimizer)
+        return
     if save_format not in (None, "h5", "hdf5") or not filepath.endswith(_MODEL_SUFFIXES):
         raise ValueError(
-            f"Invalid filepath extension for saving: {filepath!r}. gkeras saves whole models in "
-            "Keras's HDF5 format: use a path ending in '.h5' or '.hdf5' (the '.keras' zip "
-            "format is not supported)."
+            f"Invalid filepath extension for saving: {filepath!r}. Use a path ending in "
+            "'.keras' (Keras 3's zip format) or '.h5' / '.hdf5' (Keras's HDF5 format)."
         )
     _require_built(model, "save")
     if not _may_write(filepath, overwrite):
@@ -251,14 +268,18 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """Loads a model saved by `save_model` / `model.save` (or by Keras) in HDF5.
+    """Loads a model saved by `save_model` / `model.save` (or by Keras).
+
+    A path ending in `.keras` is read as Keras 3's zip archive, anything else as HDF5.
 
     Args:
-        filepath: the `.h5` file.
+        filepath: the `.keras` or `.h5` file.
         custom_objects: `{name: class or function}` for user-defined layers, losses,
             metrics and subclassed model classes.
         compile: compile the model with the saved training config and restore the
             optimizer state.
+        safe_mode: refuse Python lambdas saved as bytecode in a `.keras` file (gkeras
+            never runs such bytecode; with `safe_mode=False` the error says so).
 
     Returns:
         The model, with its weights (and, when compiled, its optimizer state).
@@ -274,10 +295,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             f"{type(custom_objects).__name__}."
         )
     if filepath.endswith(".keras"):
-        raise ValueError(
-            f"Cannot load {filepath!r}: the '.keras' zip format is not supported by gkeras; "
-            "save the model in Keras with model.save('model.h5') instead."
-        )
+        return keras_archive.load_archive(filepath, custom_objects=custom_objects,
+                                          compile=compile, safe_mode=safe_mode)
     from gkeras.saving.serialization import custom_object_scope
 
     with open_hdf5(filepath) as f, custom_object_scope(custom_objects):

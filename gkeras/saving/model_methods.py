@@ -9,13 +9,14 @@ class SavingMixin:
     """Adds Keras's saving methods to a model class."""
 
     def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
-        """Saves the model (architecture, weights, compile config, optimizer state) to HDF5.
+        """Saves the model (architecture, weights, compile config, optimizer state).
 
-        The file uses Keras's legacy HDF5 layout, so Keras 3 can read it as well. The write
-        is atomic: a crash or kill during `save` leaves the previous file intact.
+        A `.keras` path gets Keras 3's zip format (its default); `.h5` / `.hdf5` gets Keras's
+        legacy HDF5 layout. Keras 3 reads both. The write is atomic: a crash or kill during
+        `save` leaves the previous file intact.
 
         Args:
-            filepath: a path ending in `.h5` or `.hdf5`.
+            filepath: a path ending in `.keras`, `.h5` or `.hdf5`.
             overwrite: whether to replace an existing file (when `False`, an interactive
                 session is asked; otherwise an existing file is an error).
             include_optimizer: whether to store the optimizer's config and state.

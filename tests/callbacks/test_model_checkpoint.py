@@ -2,6 +2,7 @@
 
 import math
 import os
+import zipfile
 
 import numpy as np
 import pytest
@@ -220,10 +221,22 @@ def test_bad_save_freq(save_freq):
 def test_bad_filepath():
     with pytest.raises(ValueError, match="non-empty path"):
         keras.callbacks.ModelCheckpoint("")
-    with pytest.raises(ValueError, match=r"must end in `\.weights\.h5`, `\.h5` or `\.hdf5`.*"
-                                         r"Received: filepath=model\.keras"):
-        keras.callbacks.ModelCheckpoint("model.keras")
-    with pytest.raises(ValueError, match="saves the weights"):
-        keras.callbacks.ModelCheckpoint("weights.ckpt", save_weights_only=True)
+    with pytest.raises(ValueError, match=r"must end in `\.keras`.*Received: filepath=model\.ckpt"):
+        keras.callbacks.ModelCheckpoint("model.ckpt")
+    with pytest.raises(ValueError, match="when save_weights_only=True"):
+        keras.callbacks.ModelCheckpoint("weights.keras", save_weights_only=True)
     with pytest.raises(ValueError, match="not a valid format template"):
         keras.callbacks.ModelCheckpoint("m-{epoch.h5")
+
+
+def test_checkpoint_in_the_keras_format(tmp_path):
+    x = np.random.default_rng(0).standard_normal((32, 3)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    path = tmp_path / "best_model.keras"
+    model.fit(x, y, epochs=2, validation_split=0.25, verbose=0,
+              callbacks=[keras.callbacks.ModelCheckpoint(str(path))])
+    assert zipfile.is_zipfile(path)  # Keras 3's zip archive, not HDF5
+    restored = keras.models.load_model(path)
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
