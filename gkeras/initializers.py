@@ -104,7 +104,11 @@ class TruncatedNormal(Initializer):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
-def _fans(shape):
+def _fans(shape, input_axes=None, output_axes=None):
+    if input_axes is not None and output_axes is not None:
+        # Keras 3.15's explicit fans (EinsumDense kernels): products over the named axes
+        return (math.prod(shape[a] for a in input_axes),
+                math.prod(shape[a] for a in output_axes))
     if len(shape) < 1:
         return 1, 1
     if len(shape) == 1:
@@ -118,7 +122,8 @@ def _fans(shape):
 class VarianceScaling(Initializer):
     """Draws with variance `scale / n` where `n` is fan_in, fan_out or their average."""
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None,
+                 input_axes=None, output_axes=None):
         valid_modes = ("fan_in", "fan_out", "fan_avg")
         valid_dist = ("truncated_normal", "untruncated_normal", "normal", "uniform")
         if mode not in valid_modes:
@@ -129,9 +134,17 @@ class VarianceScaling(Initializer):
         if scale <= 0:
             raise ValueError(f"`scale` must be positive, got {scale}.")
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
+        self.input_axes = None if input_axes is None else [int(a) for a in input_axes]
+        self.output_axes = None if output_axes is None else [int(a) for a in output_axes]
+
+    def _axes_config(self):
+        """Keras 3.15's `input_axes` / `output_axes`, written only when set."""
+        if self.input_axes is None and self.output_axes is None:
+            return {}
+        return {"input_axes": self.input_axes, "output_axes": self.output_axes}
 
     def __call__(self, shape, dtype=None):
-        fan_in, fan_out = _fans(tuple(shape))
+        fan_in, fan_out = _fans(tuple(shape), self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(1.0, n)
         rng = self._rng()
@@ -147,67 +160,67 @@ class VarianceScaling(Initializer):
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "seed": self.seed}
+                "seed": self.seed, **self._axes_config()}
 
 
 class GlorotUniform(VarianceScaling):
     """Uniform in ±sqrt(6 / (fan_in + fan_out)): Keras's default kernel initialiser."""
 
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_avg", "uniform", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_avg", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, **self._axes_config()}
 
 
 class GlorotNormal(VarianceScaling):
     """Truncated normal with stddev sqrt(2 / (fan_in + fan_out))."""
 
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_avg", "truncated_normal", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_avg", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, **self._axes_config()}
 
 
 class HeNormal(VarianceScaling):
     """Truncated normal with stddev sqrt(2 / fan_in)."""
 
-    def __init__(self, seed=None):
-        super().__init__(2.0, "fan_in", "truncated_normal", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(2.0, "fan_in", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, **self._axes_config()}
 
 
 class HeUniform(VarianceScaling):
     """Uniform in ±sqrt(6 / fan_in)."""
 
-    def __init__(self, seed=None):
-        super().__init__(2.0, "fan_in", "uniform", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(2.0, "fan_in", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, **self._axes_config()}
 
 
 class LecunNormal(VarianceScaling):
     """Truncated normal with stddev sqrt(1 / fan_in)."""
 
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_in", "truncated_normal", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_in", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, **self._axes_config()}
 
 
 class LecunUniform(VarianceScaling):
     """Uniform in ±sqrt(3 / fan_in)."""
 
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_in", "uniform", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_in", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, **self._axes_config()}
 
 
 class Orthogonal(Initializer):

@@ -188,3 +188,14 @@ def test_serialize_round_trip(init):
     assert type(clone) is type(init) and clone.get_config() == init.get_config()
     if getattr(init, "seed", None) is not None:
         np.testing.assert_array_equal(clone((6, 5)), init((6, 5)))
+
+
+def test_keras_315_input_and_output_axes_set_the_fans():
+    # Keras 3.15 writes input_axes / output_axes (EinsumDense kernels); a (64, 4, 8) kernel
+    # with inputs on axis 0 has fan_in 64 and fan_out 32: glorot's limit sqrt(6 / 96) = 0.25
+    init = initializers.GlorotUniform(seed=3, input_axes=[0], output_axes=[1, 2])
+    values = init((64, 4, 8))
+    assert 0.24 < np.abs(values).max() <= 0.25
+    again = initializers.get({"class_name": "GlorotUniform", "config": init.get_config()})
+    np.testing.assert_array_equal(again((64, 4, 8)), values)
+    assert initializers.GlorotUniform(seed=3).get_config() == {"seed": 3}  # Keras 3.8 style

@@ -1,6 +1,7 @@
 """Layers (`keras.layers`)."""
 
 from gkeras.layers.activation_layers import ELU, LeakyReLU, ReLU, Softmax  # noqa: F401
+from gkeras.layers.attention import Attention, MultiHeadAttention  # noqa: F401
 from gkeras.layers.convolutional import Conv2D, Convolution2D  # noqa: F401
 from gkeras.layers.convolutional_variants import (  # noqa: F401
     Conv2DTranspose,
@@ -10,6 +11,7 @@ from gkeras.layers.convolutional_variants import (  # noqa: F401
     SeparableConvolution2D,
 )
 from gkeras.layers.core import Activation, Dense, Input, InputLayer  # noqa: F401
+from gkeras.layers.einsum_dense import EinsumDense  # noqa: F401
 from gkeras.layers.embedding import Embedding  # noqa: F401
 from gkeras.layers.layer import InputSpec, Layer  # noqa: F401
 from gkeras.layers.merging import (  # noqa: F401

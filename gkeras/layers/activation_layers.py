@@ -145,12 +145,14 @@ class Softmax(_ElementwiseActivation):
         self.axis = axis
 
     def call(self, inputs, mask=None):
-        if mask is not None:
-            # masked entries get a large negative logit, so exp() sends them to ~0
-            keep = ops.cast(ops.convert_to_tensor(mask), inputs.dtype)
-            large = -1e9 if inputs.dtype.itemsize >= 4 else -3e4
-            inputs = ops.add(inputs, ops.multiply(ops.subtract(1.0, keep), large))
-        return ops.softmax(inputs, axis=self.axis)
+        if mask is None:
+            return ops.softmax(inputs, axis=self.axis)
+        # masked entries get a large negative logit, so exp() sends them to ~0; then they are
+        # zeroed outright, so a row with every entry masked gives zeros (as Keras 3)
+        keep = ops.cast(ops.convert_to_tensor(mask), inputs.dtype)
+        large = -1e9 if inputs.dtype.itemsize >= 4 else -3e4
+        inputs = ops.add(inputs, ops.multiply(ops.subtract(1.0, keep), large))
+        return ops.multiply(ops.softmax(inputs, axis=self.axis), keep)
 
     def get_config(self):
         config = super().get_config()

@@ -110,3 +110,13 @@ def test_activation_layers_symbolic():
     x = gkeras.Input((4, 3))
     for layer in (layers.ReLU(6.0), layers.LeakyReLU(), layers.ELU(), layers.Softmax()):
         assert layer(x).shape == (None, 4, 3)
+
+
+def test_softmax_with_a_fully_masked_row_gives_zeros():
+    # Keras 3 zeroes masked entries after the softmax, so a row with nothing valid is all zero
+    logits = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]], "float32")
+    mask = np.array([[True, False, True], [False, False, False]])
+    out = layers.Softmax()(logits, mask=mask).numpy()
+    kept = np.exp(logits[0, [0, 2]]) / np.exp(logits[0, [0, 2]]).sum()
+    np.testing.assert_allclose(out[0], [kept[0], 0.0, kept[1]], rtol=1e-6)
+    np.testing.assert_array_equal(out[1], np.zeros(3))

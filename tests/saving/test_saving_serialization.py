@@ -87,6 +87,12 @@ LAYER_CASES = {
                         [(5, 5, 2)], "float32"),
     "SeparableConv2D": ({"filters": 3, "kernel_size": 3, "strides": 2, "depth_multiplier": 2,
                          "activation": "tanh"}, [(6, 6, 2)], "float32"),
+    "EinsumDense": ({"equation": "abc,cde->abde", "output_shape": (None, 2, 3),
+                     "bias_axes": "de"}, [(4, 5)], "float32"),
+    "Attention": ({"use_scale": True, "score_mode": "concat"}, [(3, 4), (5, 4)], "float32"),
+    # called as layer(query, value): the optional fourth entry says so
+    "MultiHeadAttention": ({"num_heads": 2, "key_dim": 3}, [(4, 6), (5, 6)], "float32",
+                           "positional"),
 }
 # covered elsewhere: the base class, the Input layer (in every model), the models, and the
 # recurrent cells (they run inside their layers, step by step)
@@ -114,11 +120,14 @@ def _inputs(shapes, dtype, rng):
 
 @pytest.mark.parametrize("class_name", sorted(LAYER_CASES))
 def test_layer_round_trip_in_a_model(tmp_path, class_name):
-    kwargs, shapes, dtype = LAYER_CASES[class_name]
+    kwargs, shapes, dtype, *mode = LAYER_CASES[class_name]
     cls = _classes()[class_name]
     inputs = [gkeras.Input(s, dtype=dtype) for s in shapes]
     layer = cls(**kwargs)
-    output = layer(inputs if len(inputs) > 1 else inputs[0])
+    if mode == ["positional"]:
+        output = layer(*inputs)
+    else:
+        output = layer(inputs if len(inputs) > 1 else inputs[0])
     model = Functional(inputs if len(inputs) > 1 else inputs[0], output)
     rng = np.random.default_rng(0)
     model.set_weights([rng.random(w.shape).astype(w.dtype) + 0.5 for w in model.weights])
