@@ -352,6 +352,19 @@ class Layer:
             _attach_masks(outputs, self.compute_mask(args[0], masks), args[0])
         return outputs
 
+    def _weight_options_config(self, *weights):
+        """Config entries of the named weights' options (`"kernel"`, `"bias"`, ...): their
+        initializers, regularizers, the `activity_regularizer`, then their constraints, in
+        Keras's order. Each option is read from the attribute `<weight>_<option>`."""
+        config = {f"{w}_initializer": initializers_module.serialize(
+            getattr(self, f"{w}_initializer")) for w in weights}
+        config.update({f"{w}_regularizer": regularizers_module.serialize(
+            getattr(self, f"{w}_regularizer")) for w in weights})
+        config["activity_regularizer"] = regularizers_module.serialize(self.activity_regularizer)
+        config.update({f"{w}_constraint": constraints_module.serialize(
+            getattr(self, f"{w}_constraint")) for w in weights})
+        return config
+
     def compute_mask(self, inputs, previous_mask=None):
         """The mask of this layer's output for `inputs` and their mask `previous_mask`.
 
