@@ -36,6 +36,19 @@ def _unstack_time(x):
     return _unstack_time(x[:middle]) + _unstack_time(x[middle:])
 
 
+def _gate_matmul(x, kernel, gate_masks=None):
+    """`x @ kernel`; with one mask per gate, the columns of gate `g` see `x * gate_masks[g]`
+    (the gates are equal column blocks of `kernel`)."""
+    if gate_masks is None:
+        return ops.matmul(x, kernel)
+    if not isinstance(gate_masks, (list, tuple)):  # one mask for every gate (SimpleRNN)
+        return ops.matmul(ops.multiply(x, gate_masks), kernel)
+    width = kernel.shape[-1] // len(gate_masks)
+    blocks = [ops.matmul(ops.multiply(x, mask), kernel[:, g * width:(g + 1) * width])
+              for g, mask in enumerate(gate_masks)]
+    return ops.concatenate(blocks, axis=-1)
+
+
 def _check_rate(value, name, owner):
     if (not isinstance(value, numbers.Real) or isinstance(value, bool)
             or not 0 <= value < 1):
@@ -122,9 +135,10 @@ class _RecurrentCell(Layer):
     def _bias_init(self):
         return self.bias_initializer
 
-    def _project(self, inputs):
-        """`inputs @ kernel` plus the input bias, for any leading dimensions."""
-        z = ops.matmul(inputs, self.kernel)
+    def _project(self, inputs, gate_masks=None):
+        """`inputs @ kernel` plus the input bias, for any leading dimensions. With
+        `gate_masks` (one dropout mask per gate), gate `g` sees `inputs * gate_masks[g]`."""
+        z = _gate_matmul(inputs, self.kernel, gate_masks)
         return z if self.bias is None else ops.add(z, self.bias)
 
     def _step(self, projected, states, recurrent_mask=None):
@@ -196,7 +210,6 @@ class LSTMCell(_RecurrentCell):
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  unit_forget_bias=True, **kwargs):
-        _refuse_recurrent_dropout(type(self).__name__, kwargs)
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
@@ -222,7 +235,7 @@ class LSTMCell(_RecurrentCell):
 
     def _step(self, projected, states, recurrent_mask=None):
         h_prev, c_prev = states
-        z = ops.add(projected, ops.matmul(h_prev, self.recurrent_kernel))
+        z = ops.add(projected, _gate_matmul(h_prev, self.recurrent_kernel, recurrent_mask))
         i, f, g, o = ops.split(z, 4, axis=-1)
         sigma = self.recurrent_activation
         c = ops.add(ops.multiply(sigma(f), c_prev), ops.multiply(sigma(i), self.activation(g)))
@@ -259,7 +272,6 @@ class GRUCell(_RecurrentCell):
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  reset_after=True, **kwargs):
-        _refuse_recurrent_dropout(type(self).__name__, kwargs)
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.reset_after = bool(reset_after)
@@ -267,8 +279,8 @@ class GRUCell(_RecurrentCell):
     def _bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def _project(self, inputs):
-        z = ops.matmul(inputs, self.kernel)
+    def _project(self, inputs, gate_masks=None):
+        z = _gate_matmul(inputs, self.kernel, gate_masks)
         if self.bias is None:
             return z
         return ops.add(z, self.bias[0] if self.reset_after else self.bias)
@@ -277,8 +289,9 @@ class GRUCell(_RecurrentCell):
         h_prev = states[0]
         units, sigma = self.units, self.recurrent_activation
         x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
+        masks = recurrent_mask  # None, or one dropout mask of h_prev per gate (z, r, h)
         if self.reset_after:
-            inner = ops.matmul(h_prev, self.recurrent_kernel)
+            inner = _gate_matmul(h_prev, self.recurrent_kernel, masks)
             if self.bias is not None:
                 inner = ops.add(inner, self.bias[1])
             r_z, r_r, r_h = ops.split(inner, 3, axis=-1)
@@ -286,11 +299,13 @@ class GRUCell(_RecurrentCell):
             r = sigma(ops.add(x_r, r_r))
             candidate = ops.add(x_h, ops.multiply(r, r_h))
         else:
-            inner = ops.matmul(h_prev, self.recurrent_kernel[:, : 2 * units])
+            inner = _gate_matmul(h_prev, self.recurrent_kernel[:, : 2 * units],
+                                 None if masks is None else masks[:2])
             r_z, r_r = ops.split(inner, 2, axis=-1)
             z = sigma(ops.add(x_z, r_z))
             r = sigma(ops.add(x_r, r_r))
-            candidate = ops.add(x_h, ops.matmul(ops.multiply(r, h_prev),
+            h_for_candidate = h_prev if masks is None else ops.multiply(h_prev, masks[2])
+            candidate = ops.add(x_h, ops.matmul(ops.multiply(r, h_for_candidate),
                                                 self.recurrent_kernel[:, 2 * units:]))
         hh = self.activation(candidate)
         # h = z * h_prev + (1 - z) * hh, written as hh + z * (h_prev - hh)
@@ -404,16 +419,27 @@ class _RNN(Layer):
         batch, steps = sequences.shape[0], sequences.shape[1]
         states = self._initial_states(initial_state, batch, sequences.dtype)
         step_mask = self._time_major_mask(mask, steps)
-        recurrent_mask = None
+        recurrent_mask = input_masks = None
+        # Keras 3: with recurrent dropout, a gated cell (LSTM, GRU) draws one mask per gate,
+        # for the inputs and for the recurrent state alike; otherwise one input mask. Each
+        # mask holds for the whole sequence.
+        per_gate = training and cell.recurrent_dropout > 0 and cell._gates > 1
         if training and cell.dropout > 0:
-            # one mask per sequence, the same at every step (Keras's dropout for RNNs)
-            sequences = ops.dropout(sequences, cell.dropout, noise_shape=(None, 1, None),
-                                    seed=cell.seed_generator)
+            if per_gate:
+                ones = ops.ones((batch, sequences.shape[-1]), dtype=sequences.dtype)
+                input_masks = [ops.dropout(ones, cell.dropout, seed=cell.seed_generator).data
+                               for _ in range(cell._gates)]
+            else:
+                sequences = ops.dropout(sequences, cell.dropout, noise_shape=(None, 1, None),
+                                        seed=cell.seed_generator)
         if training and cell.recurrent_dropout > 0:
             ones = ops.ones((batch, cell.units), dtype=sequences.dtype)
-            recurrent_mask = ops.dropout(ones, cell.recurrent_dropout,
-                                         seed=cell.seed_generator).data
-        projected = cell._project(ops.transpose(sequences, (1, 0, 2)))  # (T, B, gates*units)
+            recurrent_mask = [ops.dropout(ones, cell.recurrent_dropout,
+                                          seed=cell.seed_generator).data
+                              for _ in range(cell._gates if per_gate else 1)]
+            recurrent_mask = recurrent_mask if per_gate else recurrent_mask[0]
+        # (T, B, gates*units)
+        projected = cell._project(ops.transpose(sequences, (1, 0, 2)), input_masks)
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         pieces = _unstack_time(projected)
         outputs = []
@@ -535,7 +561,8 @@ class LSTM(_RNN):
             `*_constraint`s: as in Keras.
         unit_forget_bias: start the forget-gate bias at 1 (Keras's default `True`).
         dropout: fraction of the inputs dropped in training (one mask per sequence).
-        recurrent_dropout: only 0 is supported (`NotImplementedError` otherwise).
+        recurrent_dropout: fraction of the recurrent state dropped in training (one
+            mask per gate, as Keras 3; the input `dropout` then also draws one per gate).
         seed: seed of the dropout masks.
     """ + _SEQUENCE_ARGS_DOC
 
@@ -543,7 +570,6 @@ class LSTM(_RNN):
     _kwargs_arguments = _COMMON_ARGS + ("recurrent_activation", "unit_forget_bias")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", **kwargs):
-        _refuse_recurrent_dropout(type(self).__name__, kwargs)
         cell_kwargs = _split_kwargs(self._kwargs_arguments, kwargs)
         super().__init__(dict(cell_kwargs, units=units, activation=activation,
                               recurrent_activation=recurrent_activation), **kwargs)
@@ -566,7 +592,8 @@ class GRU(_RNN):
         reset_after: apply the reset gate after the recurrent matmul (Keras 3's default
             `True`, the cuDNN-compatible form).
         dropout: fraction of the inputs dropped in training (one mask per sequence).
-        recurrent_dropout: only 0 is supported (`NotImplementedError` otherwise).
+        recurrent_dropout: fraction of the recurrent state dropped in training (one
+            mask per gate, as Keras 3; the input `dropout` then also draws one per gate).
         seed: seed of the dropout masks.
     """ + _SEQUENCE_ARGS_DOC
 
@@ -574,20 +601,9 @@ class GRU(_RNN):
     _kwargs_arguments = _COMMON_ARGS + ("recurrent_activation", "reset_after")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", **kwargs):
-        _refuse_recurrent_dropout(type(self).__name__, kwargs)
         cell_kwargs = _split_kwargs(self._kwargs_arguments, kwargs)
         super().__init__(dict(cell_kwargs, units=units, activation=activation,
                               recurrent_activation=recurrent_activation), **kwargs)
-
-
-def _refuse_recurrent_dropout(layer, kwargs):
-    rate = kwargs.get("recurrent_dropout", 0.0)
-    if isinstance(rate, numbers.Real) and not isinstance(rate, bool) and rate != 0:
-        # Keras switches to per-gate dropout masks for this; not implemented here
-        raise NotImplementedError(
-            f"{layer}: recurrent_dropout={rate!r} is not supported by gkeras yet; use "
-            "recurrent_dropout=0 (input `dropout` is supported)."
-        )
 
 
 def _forward_cell_config(layer_cls):

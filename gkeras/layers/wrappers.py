@@ -12,7 +12,7 @@ import copy
 from gkeras import ops
 from gkeras.autodiff import Tensor
 from gkeras.layers.layer import InputSpec, Layer
-from gkeras.layers.recurrent import _RNN, GRUCell, LSTMCell, _RecurrentCell
+from gkeras.layers.recurrent import _RNN, _RecurrentCell
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -438,13 +438,6 @@ class RNN(_RNN):
                 "RNN expects a cell: a `gkeras.layers.Layer` with a `state_size` attribute "
                 "and a `call(inputs, states)` method (such as LSTMCell); received "
                 f"{cell!r} (of type {type(cell).__name__})."
-            )
-        if (isinstance(cell, (LSTMCell, GRUCell))
-                and getattr(cell, "recurrent_dropout", 0.0) != 0):
-            # those cells' steps take no recurrent mask (the LSTM / GRU layers refuse it too)
-            raise NotImplementedError(
-                f"RNN: {type(cell).__name__} with recurrent_dropout={cell.recurrent_dropout!r} "
-                "is not supported by gkeras yet; use recurrent_dropout=0."
             )
         Layer.__init__(self, **kwargs)
         if stateful:

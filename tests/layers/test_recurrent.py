@@ -419,8 +419,6 @@ def test_bad_input_raises_clearly(bk):
         LSTM(2)(np.zeros((4, 3), "float32"))
     with pytest.raises(NotImplementedError, match="stateful=True"):
         LSTM(2, stateful=True)
-    with pytest.raises(NotImplementedError, match="recurrent_dropout"):
-        GRU(2, recurrent_dropout=0.2)
     with pytest.raises(ValueError, match="units"):
         SimpleRNN(0)
     with pytest.raises(ValueError, match="dropout"):
@@ -434,9 +432,68 @@ def test_bad_input_raises_clearly(bk):
         layer(np.zeros((1, 3, 5), "float32"))
 
 
-@pytest.mark.parametrize("cell", ["LSTMCell", "GRUCell"])
-def test_cells_refuse_recurrent_dropout_they_would_ignore(cell):
-    from gkeras.layers import recurrent
+@pytest.mark.parametrize("kind, reset_after", [("lstm", True), ("gru", True), ("gru", False)])
+def test_recurrent_dropout_draws_one_mask_per_gate_as_keras(bk, rng, monkeypatch, kind,
+                                                            reset_after):
+    """Keras 3 (implementation 1): with recurrent_dropout, gate g sees x * m_g and
+    h_prev * r_g, each mask fixed over the sequence. Known masks are substituted and the
+    result compared with a float64 loop over the gates."""
+    units, features, gates = 3, 4, LAYERS[kind][1]
+    extra = {} if kind == "lstm" else {"reset_after": reset_after}
+    layer = _make(kind, dropout=0.5, recurrent_dropout=0.5, return_sequences=True, **extra)
+    weights = layer.get_weights()
+    x = rng.standard_normal((2, 5, features))
+    masks = iter([(rng.random((2, features)) > 0.5) * 2.0 for _ in range(gates)]
+                 + [(rng.random((2, units)) > 0.5) * 2.0 for _ in range(gates)])
+    drawn = []
 
-    with pytest.raises(NotImplementedError, match="recurrent_dropout=0.2 is not supported"):
-        getattr(recurrent, cell)(3, recurrent_dropout=0.2)
+    def fake_dropout(inputs, rate, noise_shape=None, seed=None):
+        mask = next(masks)
+        drawn.append(mask)
+        return gkeras.ops.multiply(inputs, mask)
+
+    monkeypatch.setattr(gkeras.ops, "dropout", fake_dropout)
+    out = layer(x, training=True).numpy()
+    in_masks, rec_masks = drawn[:gates], drawn[gates:]
+    kernel, recurrent, bias = weights
+    h, c = np.zeros((2, units)), np.zeros((2, units))
+    expected = []
+    for t in range(5):
+        cols = [slice(g * units, (g + 1) * units) for g in range(gates)]
+        if kind == "lstm":
+            z = np.concatenate([(x[:, t] * in_masks[g]) @ kernel[:, cols[g]]
+                                + (h * rec_masks[g]) @ recurrent[:, cols[g]]
+                                for g in range(4)], axis=-1) + bias
+            i, f, g_, o = np.split(z, 4, axis=-1)
+            c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g_)
+            h = _sigmoid(o) * np.tanh(c)
+        else:
+            b_in = bias[0] if reset_after else bias
+            xs = [(x[:, t] * in_masks[g]) @ kernel[:, cols[g]] + b_in[cols[g]] for g in range(3)]
+            if reset_after:
+                rs = [(h * rec_masks[g]) @ recurrent[:, cols[g]] + bias[1][cols[g]]
+                      for g in range(3)]
+                zg, rg = _sigmoid(xs[0] + rs[0]), _sigmoid(xs[1] + rs[1])
+                hh = np.tanh(xs[2] + rg * rs[2])
+            else:
+                zg = _sigmoid(xs[0] + (h * rec_masks[0]) @ recurrent[:, cols[0]])
+                rg = _sigmoid(xs[1] + (h * rec_masks[1]) @ recurrent[:, cols[1]])
+                hh = np.tanh(xs[2] + (rg * (h * rec_masks[2])) @ recurrent[:, cols[2]])
+            h = zg * h + (1 - zg) * hh
+        expected.append(h)
+    np.testing.assert_allclose(out, np.stack(expected, axis=1), rtol=1e-10)
+    # no masks outside training
+    plain, _ = np_rnn(kind, x, weights, units, reset_after=reset_after)
+    np.testing.assert_allclose(layer(x, training=False).numpy(), plain, rtol=1e-10)
+
+
+def test_lstm_with_recurrent_dropout_trains(bk):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((32, 6, 3)).astype("float32")
+    y = (x[:, :, 0].sum(axis=1) > 0).astype("float32")
+    model = gkeras.Sequential([gkeras.Input((6, 3)),
+                               LSTM(8, dropout=0.2, recurrent_dropout=0.2),
+                               layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    losses = model.fit(x, y, epochs=3, batch_size=8, verbose=0).history["loss"]
+    assert losses[-1] < losses[0]

@@ -555,8 +555,6 @@ def test_bad_arguments_raise_clearly(bk):
         RNN(layers.Dense(2))
     with pytest.raises(NotImplementedError, match="list of cells"):
         RNN([LSTMCell(2), LSTMCell(2)])
-    with pytest.raises(NotImplementedError, match="recurrent_dropout"):
-        RNN(GRUCell(2, recurrent_dropout=0.2))
     with pytest.raises(NotImplementedError, match="stateful"):
         RNN(GRUCell(2), stateful=True)
     with pytest.raises(ValueError, match="expected ndim=3"):
