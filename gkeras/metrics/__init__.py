@@ -38,6 +38,7 @@ from gkeras.metrics.confusion import (  # noqa: F401
     TruePositives,
 )
 from gkeras.metrics.f_score import F1Score, FBetaScore  # noqa: F401
+from gkeras.metrics.iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU  # noqa: F401
 from gkeras.metrics.regression import (  # noqa: F401
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -82,7 +83,8 @@ _CLASSES = (
     MeanSquaredError, RootMeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, CosineSimilarity, LogCoshError, BinaryCrossentropy,
     CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge,
-    SquaredHinge, CategoricalHinge, FBetaScore, F1Score, R2Score,
+    SquaredHinge, CategoricalHinge, FBetaScore, F1Score, R2Score, IoU, MeanIoU, BinaryIoU,
+    OneHotIoU, OneHotMeanIoU,
 )
 _BY_CLASS_NAME = {cls.__name__: cls for cls in _CLASSES}
 
