@@ -36,12 +36,12 @@ def normalize_tuple(value, n, arg_name, layer_name, allow_zero=False):
     return values
 
 
-def normalize_padding(value, layer_name):
+def normalize_padding(value, layer_name, choices=("valid", "same")):
     padding = str(value).lower()
-    if padding not in ("valid", "same"):
+    if padding not in choices:
         raise ValueError(
             f"Layer '{layer_name}': invalid `padding` {value!r}. Expected one of "
-            "['valid', 'same']."
+            f"{list(choices)}."
         )
     return padding
 
@@ -71,7 +71,107 @@ def conv_output_length(length, kernel, stride, dilation, padding):
     return (length - effective) // stride + 1
 
 
-class Conv2D(Layer):
+class _Conv(Layer):
+    """What `Conv1D` and `Conv2D` share: argument checks, weights and config.
+
+    Subclasses set `rank` (the number of spatial axes) and `_paddings` (the valid padding
+    modes), and write `call` and `compute_output_shape`.
+    """
+
+    rank = 2
+    _paddings = ("valid", "same")
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if (not isinstance(filters, (int, np.integer)) or isinstance(filters, bool)
+                or filters <= 0):
+            raise ValueError(
+                f"Invalid value for argument `filters` of layer '{self.name}': expected a "
+                f"strictly positive integer. Received: filters={filters!r}."
+            )
+        self.filters = int(filters)
+        rank = self.rank
+        self.kernel_size = normalize_tuple(kernel_size, rank, "kernel_size", self.name)
+        self.strides = normalize_tuple(strides, rank, "strides", self.name)
+        self.padding = normalize_padding(padding, self.name, self._paddings)
+        self.data_format = normalize_data_format(data_format, self.name)
+        self.dilation_rate = normalize_tuple(dilation_rate, rank, "dilation_rate", self.name)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(
+                f"Layer '{self.name}': `strides > 1` is not supported together with "
+                f"`dilation_rate > 1`. Received: strides={self.strides} and "
+                f"dilation_rate={self.dilation_rate}."
+            )
+        if (not isinstance(groups, (int, np.integer)) or isinstance(groups, bool)
+                or groups <= 0):
+            raise ValueError(
+                f"Layer '{self.name}': `groups` must be a positive integer. Received: "
+                f"groups={groups!r}."
+            )
+        self.groups = int(groups)
+        if self.filters % self.groups:
+            raise ValueError(
+                f"Layer '{self.name}': the number of filters must be evenly divisible by the "
+                f"number of groups. Received: groups={self.groups}, filters={self.filters}."
+            )
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.input_spec = InputSpec(ndim=rank + 2)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(
+                f"The channel dimension of the input to {type(self).__name__} layer "
+                f"'{self.name}' must be known. Received input shape {tuple(input_shape)}."
+            )
+        if channels % self.groups:
+            raise ValueError(
+                f"Layer '{self.name}': the number of input channels must be evenly divisible "
+                f"by the number of groups. Received groups={self.groups}, but the input has "
+                f"{channels} channels (full input shape {tuple(input_shape)})."
+            )
+        kernel_shape = self.kernel_size + (channels // self.groups, self.filters)
+        self.kernel = self.add_weight(
+            shape=kernel_shape, initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint, name="kernel")
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                shape=(self.filters,), initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer, constraint=self.bias_constraint, name="bias")
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
+        self.built = True
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            filters=self.filters,
+            kernel_size=self.kernel_size,
+            strides=self.strides,
+            padding=self.padding,
+            data_format=self.data_format,
+            dilation_rate=self.dilation_rate,
+            groups=self.groups,
+            activation=activations.serialize(self.activation),
+            use_bias=self.use_bias,
+            **self._weight_options_config("kernel", "bias"),
+        )
+        return config
+
+
+
+class Conv2D(_Conv):
     """2-D convolution layer over NHWC images: `activation(conv2d(inputs, kernel) + bias)`.
 
     Args:
@@ -98,76 +198,6 @@ class Conv2D(Layer):
     >>> Conv2D(8, 3, activation="relu")(x).shape
     (4, 8, 8, 8)
     """
-
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if (not isinstance(filters, (int, np.integer)) or isinstance(filters, bool)
-                or filters <= 0):
-            raise ValueError(
-                f"Invalid value for argument `filters` of layer '{self.name}': expected a "
-                f"strictly positive integer. Received: filters={filters!r}."
-            )
-        self.filters = int(filters)
-        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", self.name)
-        self.strides = normalize_tuple(strides, 2, "strides", self.name)
-        self.padding = normalize_padding(padding, self.name)
-        self.data_format = normalize_data_format(data_format, self.name)
-        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", self.name)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(
-                f"Layer '{self.name}': `strides > 1` is not supported together with "
-                f"`dilation_rate > 1`. Received: strides={self.strides} and "
-                f"dilation_rate={self.dilation_rate}."
-            )
-        if not isinstance(groups, (int, np.integer)) or groups <= 0:
-            raise ValueError(
-                f"Layer '{self.name}': `groups` must be a positive integer. Received: "
-                f"groups={groups!r}."
-            )
-        self.groups = int(groups)
-        if self.filters % self.groups:
-            raise ValueError(
-                f"Layer '{self.name}': the number of filters must be evenly divisible by the "
-                f"number of groups. Received: groups={self.groups}, filters={self.filters}."
-            )
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.input_spec = InputSpec(ndim=4)
-
-    def build(self, input_shape):
-        channels = input_shape[-1]
-        if channels is None:
-            raise ValueError(
-                f"The channel dimension of the input to Conv2D layer '{self.name}' must be "
-                f"known. Received input shape {tuple(input_shape)}."
-            )
-        if channels % self.groups:
-            raise ValueError(
-                f"Layer '{self.name}': the number of input channels must be evenly divisible "
-                f"by the number of groups. Received groups={self.groups}, but the input has "
-                f"{channels} channels (full input shape {tuple(input_shape)})."
-            )
-        kernel_shape = self.kernel_size + (channels // self.groups, self.filters)
-        self.kernel = self.add_weight(
-            shape=kernel_shape, initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint, name="kernel")
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(
-                shape=(self.filters,), initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer, constraint=self.bias_constraint, name="bias")
-        self.input_spec = InputSpec(ndim=4, axes={-1: channels})
-        self.built = True
 
     def _check_spatial_size(self, shape):
         if self.padding != "valid":
@@ -214,22 +244,6 @@ class Conv2D(Layer):
                 f"padding='{self.padding}')."
             )
         return (input_shape[0],) + spatial + (self.filters,)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters,
-            kernel_size=self.kernel_size,
-            strides=self.strides,
-            padding=self.padding,
-            data_format=self.data_format,
-            dilation_rate=self.dilation_rate,
-            groups=self.groups,
-            activation=activations.serialize(self.activation),
-            use_bias=self.use_bias,
-            **self._weight_options_config("kernel", "bias"),
-        )
-        return config
 
 
 Convolution2D = Conv2D  # Keras's long alias

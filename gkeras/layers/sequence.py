@@ -7,8 +7,9 @@ kernels (CUDA on the GPU) as `Conv2D`.
 
 import numbers
 
-from gkeras import activations, constraints, initializers, ops, regularizers
+from gkeras import ops
 from gkeras.layers.convolutional import (
+    _Conv,
     conv_output_length,
     normalize_data_format,
     normalize_padding,
@@ -37,7 +38,7 @@ def _check_steps(layer, shape, window, what):
 
 
 # ------------------------------------------------------------------------ Conv1D
-class Conv1D(Layer):
+class Conv1D(_Conv):
     """1-D convolution over sequences: `activation(conv1d(inputs, kernel) + bias)`.
 
     Args:
@@ -67,81 +68,8 @@ class Conv1D(Layer):
     (2, 10, 4)
     """
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 dilation_rate=1, groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if (not isinstance(filters, numbers.Integral) or isinstance(filters, bool)
-                or filters <= 0):
-            raise ValueError(
-                f"Invalid value for argument `filters` of layer '{self.name}': expected a "
-                f"strictly positive integer. Received: filters={filters!r}."
-            )
-        self.filters = int(filters)
-        self.kernel_size = normalize_tuple(kernel_size, 1, "kernel_size", self.name)
-        self.strides = normalize_tuple(strides, 1, "strides", self.name)
-        if str(padding).lower() not in ("valid", "same", "causal"):
-            raise ValueError(
-                f"Layer '{self.name}': invalid `padding` {padding!r}. Expected one of "
-                "['valid', 'same', 'causal']."
-            )
-        self.padding = str(padding).lower()
-        self.data_format = normalize_data_format(data_format, self.name)
-        self.dilation_rate = normalize_tuple(dilation_rate, 1, "dilation_rate", self.name)
-        if self.strides[0] > 1 and self.dilation_rate[0] > 1:
-            raise ValueError(
-                f"Layer '{self.name}': `strides > 1` is not supported together with "
-                f"`dilation_rate > 1`. Received: strides={self.strides} and "
-                f"dilation_rate={self.dilation_rate}."
-            )
-        if (not isinstance(groups, numbers.Integral) or isinstance(groups, bool)
-                or groups <= 0):
-            raise ValueError(
-                f"Layer '{self.name}': `groups` must be a positive integer. Received: "
-                f"groups={groups!r}."
-            )
-        self.groups = int(groups)
-        if self.filters % self.groups:
-            raise ValueError(
-                f"Layer '{self.name}': the number of filters must be evenly divisible by the "
-                f"number of groups. Received: groups={self.groups}, filters={self.filters}."
-            )
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.input_spec = InputSpec(ndim=3)
-
-    def build(self, input_shape):
-        channels = input_shape[-1]
-        if channels is None:
-            raise ValueError(
-                f"The channel dimension of the input to Conv1D layer '{self.name}' must be "
-                f"known. Received input shape {tuple(input_shape)}."
-            )
-        if channels % self.groups:
-            raise ValueError(
-                f"Layer '{self.name}': the number of input channels must be evenly divisible "
-                f"by the number of groups. Received groups={self.groups}, but the input has "
-                f"{channels} channels (full input shape {tuple(input_shape)})."
-            )
-        self.kernel = self.add_weight(
-            shape=self.kernel_size + (channels // self.groups, self.filters),
-            initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint, name="kernel")
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(
-                shape=(self.filters,), initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer, constraint=self.bias_constraint, name="bias")
-        self.input_spec = InputSpec(ndim=3, axes={-1: channels})
-        self.built = True
+    rank = 1
+    _paddings = ("valid", "same", "causal")
 
     def _reach(self):
         """The number of input steps one output step sees (the dilated kernel length)."""
@@ -183,22 +111,6 @@ class Conv1D(Layer):
                 f"padding='{self.padding}')."
             )
         return (input_shape[0], steps, self.filters)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters,
-            kernel_size=self.kernel_size,
-            strides=self.strides,
-            padding=self.padding,
-            data_format=self.data_format,
-            dilation_rate=self.dilation_rate,
-            groups=self.groups,
-            activation=activations.serialize(self.activation),
-            use_bias=self.use_bias,
-            **self._weight_options_config("kernel", "bias"),
-        )
-        return config
 
 
 # ----------------------------------------------------------------------- pooling
