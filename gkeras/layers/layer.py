@@ -454,11 +454,11 @@ class Layer:
                                                                         _PlaceholderSpec))]
         unknown_batch = any(t.shape and t.shape[0] is None for t in leaves)
         unknown_inner = any(d is None for t in leaves for d in tuple(t.shape)[1:])
-        result = self._run_on_placeholders(args, kwargs, 1)
+        result = self._run_on_placeholders(args, kwargs, 1, unknown_batch)
         varying = None
         if unknown_inner:
             try:
-                second = self._run_on_placeholders(args, kwargs, 2)
+                second = self._run_on_placeholders(args, kwargs, 2, unknown_batch)
             except Exception:  # noqa: BLE001  (the size-1 run worked: keep its answer)
                 second = result
             firsts, seconds = flatten(result), flatten(second)
@@ -478,12 +478,8 @@ class Layer:
 
         return map_structure(spec, result)
 
-    def _run_on_placeholders(self, args, kwargs, size):
+    def _run_on_placeholders(self, args, kwargs, size, unknown_batch):
         """Runs `call` once with unknown dimensions set to `size` (no graph, no losses)."""
-        unknown_batch = any(
-            t.shape and t.shape[0] is None for t in flatten((args, kwargs))
-            if isinstance(t, (KerasTensor, _PlaceholderSpec))
-        )
         concrete = map_structure(lambda t: _placeholder_value(t, size), (args, kwargs))
         cargs, ckwargs = concrete
         if self._accepts_training:

@@ -114,3 +114,15 @@ class Node:
         if training is not None and self.layer._accepts_training and "training" not in kwargs:
             kwargs["training"] = training
         return self.layer(*args, **kwargs)
+
+
+def rank_adjusted_shape(shape, expected):
+    """`shape` as a model with an input of shape `expected` takes it: Keras's one-axis leeway
+    squeezes a trailing size-1 axis too many and adds one too few (`(N, 4, 1)` feeds
+    `Input((4,))`, `(N,)` feeds `Input((1,))`). Other shapes come back unchanged."""
+    shape, expected = tuple(shape), tuple(expected)
+    if len(shape) == len(expected) + 1 and shape[-1:] == (1,):
+        return shape[:-1]
+    if len(shape) == len(expected) - 1 and expected[-1:] == (1,):
+        return shape + (1,)
+    return shape

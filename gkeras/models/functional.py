@@ -6,7 +6,7 @@ from gkeras import ops
 from gkeras.autodiff import Tensor, to_array
 from gkeras.layers.core import InputLayer
 from gkeras.layers.layer import unique_name
-from gkeras.layers.node import KerasTensor, flatten, map_structure
+from gkeras.layers.node import KerasTensor, flatten, map_structure, rank_adjusted_shape
 from gkeras.models.model import Model
 
 
@@ -201,12 +201,12 @@ def _as_input_dtype(value, dtype):
 
 
 def _adjust_rank(value, expected):
-    """Keras's one-axis leeway for model inputs: a trailing size-1 axis too many is
-    squeezed, one too few is added (`(N, 4, 1)` feeds `Input((4,))`, `(N,)` feeds
-    `Input((1,))`)."""
+    """`value` reshaped by Keras's one-axis leeway for model inputs (`rank_adjusted_shape`)."""
     shape = getattr(value, "shape", None)
     if shape is None:
         return value
+    adjusted = rank_adjusted_shape(shape, expected)
+    return value if adjusted == tuple(shape) else value.reshape(adjusted)
     if len(shape) == len(expected) + 1 and shape[-1] == 1:
         return value.reshape(tuple(shape[:-1]))
     if len(shape) == len(expected) - 1 and expected[-1] == 1:

@@ -9,7 +9,7 @@ import numpy as np
 from gkeras import backend as backend_module
 from gkeras.autodiff import Tensor, no_grad
 from gkeras.callbacks.callback import CallbackList
-from gkeras.layers.node import flatten
+from gkeras.layers.node import flatten, rank_adjusted_shape
 from gkeras.training import data_adapter as da
 from gkeras.training.compile_utils import CompiledLoss, CompiledMetrics
 
@@ -377,11 +377,7 @@ class Trainer:
             if array is None:
                 continue
             expected = tensor.shape[1:]
-            got = tuple(array.shape[1:])
-            if len(got) == len(expected) + 1 and got[-1:] == (1,):
-                got = got[:-1]  # the model squeezes it (Keras's one-axis leeway)
-            elif len(got) == len(expected) - 1 and expected[-1:] == (1,):
-                got = got + (1,)
+            got = rank_adjusted_shape(array.shape[1:], expected)  # as the model will take it
             if len(expected) != len(got) or any(e is not None and e != g
                                                 for e, g in zip(expected, got)):
                 raise ValueError(
