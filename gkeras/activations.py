@@ -163,10 +163,11 @@ def get(identifier):
     )
 
 
-def fused_form(activation):
-    """`(name, alpha)` when the dense kernel can apply `activation` itself, else `None`."""
+def fused_form(activation, allowed=None):
+    """`(name, alpha)` when the dense kernel (or, with `allowed` the names it takes, another
+    fused op) can apply `activation` itself, else `None`."""
     name = serialize(activation)
-    if name in FUSABLE and _BY_NAME[name] is activation:
+    if name in FUSABLE and _BY_NAME[name] is activation and (allowed is None or name in allowed):
         return FUSABLE[name]
     return None
 

@@ -515,9 +515,28 @@ class KernelBackendMixin:
         out = self._with_kernels("dense_backward", *args)
         return super().dense_backward(*args) if out is None else out
 
-    def conv2d(self, x, W, b=None, strides=(1, 1), padding="valid", dilation=(1, 1)):
-        out = self._with_kernels("conv2d", x, W, b, strides, padding, dilation)
-        return super().conv2d(x, W, b, strides, padding, dilation) if out is None else out
+    def conv2d(self, x, W, b=None, strides=(1, 1), padding="valid", dilation=(1, 1),
+               activation="linear", alpha=0.0):
+        y = self._with_kernels("conv2d", x, W, b, strides, padding, dilation)
+        if y is None:
+            return super().conv2d(x, W, b, strides, padding, dilation, activation, alpha)
+        return self.activation_forward(y, activation, alpha)  # one elementwise pass after it
+
+    def conv2d_backward(self, gy, x, W, y, strides=(1, 1), padding="valid", dilation=(1, 1),
+                        activation="linear", alpha=0.0, has_bias=True, need_gx=True,
+                        need_gW=True):
+        geometry = (strides, padding, dilation)
+        ops = self.kernel_ops() if enabled() else None
+        if ops is not None:
+            gz = self.activation_backward(gy, y, None, activation, alpha)
+            x_shape = x if isinstance(x, tuple) else tuple(x.shape)
+            w_shape = W if isinstance(W, tuple) else tuple(W.shape)
+            gx = ops.conv2d_backward_input(gz, W, x_shape, *geometry) if need_gx else None
+            gW = ops.conv2d_backward_filter(x, gz, w_shape, *geometry) if need_gW else None
+            if (gx is not None or not need_gx) and (gW is not None or not need_gW):
+                return gx, gW, (gz.sum(axis=(0, 1, 2)) if has_bias else None)
+        return super().conv2d_backward(gy, x, W, y, *geometry, activation, alpha, has_bias,
+                                       need_gx, need_gW)
 
     def conv2d_backward_filter(self, x, gy, kernel_shape, strides=(1, 1), padding="valid",
                                dilation=(1, 1)):

@@ -11,6 +11,9 @@ import numpy as np
 
 # Activations the fused dense epilogue understands (kernels/dense.cu has the same list).
 DENSE_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu")
+# Those the fused conv2d applies: each one's gradient follows from its output alone (gelu's
+# needs the pre-activation, which the convolution does not keep).
+CONV_ACTIVATIONS = tuple(name for name in DENSE_ACTIVATIONS if name != "gelu")
 
 
 def sigmoid(xp, x):
@@ -173,11 +176,14 @@ class NumpyBackend:
         step = max(1, self.conv_chunk_bytes // max(1, bytes_per_sample))
         return [(s, min(n, s + step)) for s in range(0, n, step)]
 
-    def conv2d(self, x, W, b=None, strides=(1, 1), padding="valid", dilation=(1, 1)):
-        """NHWC convolution: `x` (N, H, W, C), `W` (KH, KW, C, F) → (N, OH, OW, F).
+    def conv2d(self, x, W, b=None, strides=(1, 1), padding="valid", dilation=(1, 1),
+               activation="linear", alpha=0.0):
+        """NHWC convolution `act(conv(x, W) + b)`: `x` (N, H, W, C), `W` (KH, KW, C, F)
+        → (N, OH, OW, F); `activation` is one of `CONV_ACTIVATIONS`.
 
         im2col then one GEMM per chunk of the batch: the columns of a chunk are copied from a
-        strided view of the input into a reused buffer and multiplied by the kernel matrix.
+        strided view of the input into a reused buffer and multiplied by the kernel matrix;
+        the bias and the activation are applied to the chunk's output while it is in cache.
         """
         xp = self.xp
         kh, kw, c, f = W.shape
@@ -186,78 +192,112 @@ class NumpyBackend:
         y = xp.empty((n * oh * ow, f), dtype=xp.result_type(x, W))
         kernel = W.reshape(-1, f)
         for rows, cols in self._column_chunks(windows):
-            xp.matmul(cols, kernel, out=y[rows])
-        if b is not None:
-            y += b
+            part = y[rows]
+            xp.matmul(cols, kernel, out=part)
+            if b is not None:
+                part += b
+            if activation != "linear":
+                out = self.activation_forward(part, activation, alpha)
+                if out is not part:
+                    part[...] = out
         return y.reshape(n, oh, ow, f)
 
     def _column_chunks(self, windows):
         """Yields `(row slice, im2col block)` for each batch chunk of a window view
         (N, OH, OW, KH, KW, C); the blocks share one buffer, valid until the next one."""
         n, oh, ow, kh, kw, c = windows.shape
-        per_sample, k = oh * ow, kh * kw * c
+        per_sample = oh * ow
         buffer = None
-        for start, stop in self._batch_chunks(n, per_sample * k * windows.itemsize):
-            rows = (stop - start) * per_sample
+        for start, stop in self._batch_chunks(n, per_sample * kh * kw * c * windows.itemsize):
             if buffer is None:
-                buffer = self.xp.empty((rows, k), dtype=windows.dtype)
-            cols = buffer[:rows]
-            cols.reshape(windows[start:stop].shape)[...] = windows[start:stop]
-            yield slice(start * per_sample, stop * per_sample), cols
+                buffer = self.xp.empty(((stop - start) * per_sample, kh * kw * c), windows.dtype)
+            yield (slice(start * per_sample, stop * per_sample),
+                   self._im2col_block(windows, start, stop, buffer))
+
+    @staticmethod
+    def _im2col_block(windows, start, stop, buffer):
+        """The im2col rows of images `start:stop` of a window view, copied into `buffer`."""
+        cols = buffer[: (stop - start) * windows.shape[1] * windows.shape[2]]
+        cols.reshape(windows[start:stop].shape)[...] = windows[start:stop]
+        return cols
 
     def conv2d_backward_filter(
         self, x, gy, kernel_shape, strides=(1, 1), padding="valid", dilation=(1, 1)
     ):
-        """dL/dW for `conv2d`: `gW = cols^T gy`, summed over the same batch chunks as the
-        forward (the im2col block is rebuilt in cache rather than kept from the forward)."""
-        xp = self.xp
-        kh, kw, c, f = kernel_shape
-        windows = self._padded_windows(x, (kh, kw), strides, padding, dilation)
-        gy2 = gy.reshape(-1, f)
-        gW = xp.zeros((kh * kw * c, f), dtype=gy.dtype)
-        part = xp.empty_like(gW)
-        for rows, cols in self._column_chunks(windows):
-            xp.matmul(cols.T, gy2[rows], out=part)
-            gW += part
-        return gW.reshape(kernel_shape)
+        """dL/dW for a plain `conv2d` (no bias or activation): `gW = cols^T gy`."""
+        geometry = (strides, padding, dilation)
+        return self.conv2d_backward(gy, x, tuple(kernel_shape), None, *geometry,
+                                    has_bias=False, need_gx=False)[1]
 
     def conv2d_backward_input(
         self, gy, W, input_shape, strides=(1, 1), padding="valid", dilation=(1, 1)
     ):
-        """dL/dx for `conv2d`: for each kernel tap, `gy W[i, j]^T` added onto the input
-        positions that tap read (col2im one tap at a time), a batch chunk at a time.
+        """dL/dx for a plain `conv2d` (no bias or activation): col2im of `gcols = gy W^T`."""
+        geometry = (strides, padding, dilation)
+        return self.conv2d_backward(gy, tuple(input_shape), W, None, *geometry,
+                                    has_bias=False, need_gW=False)[0]
 
-        The per-tap products are the column blocks of `gcols = gy W^T`; computing them one at
-        a time never materialises the (N*OH*OW, KH*KW*C) matrix, and chunking keeps the tap
-        block and the chunk's input gradient in cache while the nine taps add onto it.
+    def conv2d_backward(
+        self, gy, x, W, y, strides=(1, 1), padding="valid", dilation=(1, 1),
+        activation="linear", alpha=0.0, has_bias=True, need_gx=True, need_gW=True,
+    ):
+        """All gradients of `conv2d` with its bias and activation: `(gx, gW, gb)`, each `None`
+        when not needed. `y` is the forward's output (unused when `activation` is linear);
+        `x` may be just the input's shape when `need_gW` is false, `W` just the kernel's
+        shape when `need_gx` is false.
+
+        One pass over batch chunks: a chunk's pre-activation gradient `gz` is formed from `gy`
+        and `y`, then summed into the bias gradient, multiplied by the chunk's rebuilt im2col
+        block for the filter gradient and spread over the input positions tap by tap, all while
+        it is in cache; no full-size `gz` or column matrix is ever written.
         """
         xp = self.xp
-        n, h, w, c = input_shape
-        kh, kw, _, f = W.shape
+        n, h, w, c = x if isinstance(x, tuple) else x.shape
+        kh, kw, _, f = W if isinstance(W, tuple) else W.shape
         sh, sw = strides
         dh, dw = dilation
         oh, (pt, pb) = self.conv2d_geometry(h, kh, sh, dh, padding)
         ow, (pl, pr) = self.conv2d_geometry(w, kw, sw, dw, padding)
-        per_sample = oh * ow
-        gy2 = gy.reshape(n * per_sample, f)
-        gxp = xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=gy.dtype)
-        taps = [(i, j, W[i, j].T) for i in range(kh) for j in range(kw)]
-        buffer = None
-        for start, stop in self._batch_chunks(n, per_sample * kh * kw * c * gy.itemsize):
-            rows = (stop - start) * per_sample
-            if buffer is None:
-                buffer = xp.empty((rows, c), dtype=gy.dtype)
-            tap = buffer[:rows]
-            g = gy2[start * per_sample : stop * per_sample]
-            chunk = gxp[start:stop]
-            for i, j, w_tap in taps:
-                xp.matmul(g, w_tap, out=tap)  # gcols block of tap (i, j): gy W[i, j]^T
-                rows_ = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
-                cols_ = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-                chunk[:, rows_, cols_, :] += tap.reshape(stop - start, oh, ow, c)
-        if pt or pb or pl or pr:
-            return gxp[:, pt : pt + h, pl : pl + w, :]
-        return gxp
+        per_sample, patch = oh * ow, kh * kw * c
+        gy2 = gy.reshape(-1, f)
+        y2 = None if activation == "linear" else y.reshape(-1, f)
+        gb = xp.zeros(f, dtype=gy.dtype) if has_bias else None
+        gW = gx = None
+        if need_gW:
+            windows = self._padded_windows(x, (kh, kw), strides, padding, dilation)
+            gW = xp.zeros((patch, f), dtype=gy.dtype)
+            part = xp.empty_like(gW)
+        if need_gx:
+            gxp = xp.empty((n, h + pt + pb, w + pl + pr, c), dtype=gy.dtype)
+            taps = [(slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+                     slice(j * dw, j * dw + sw * (ow - 1) + 1, sw), W[i, j].T)
+                    for i in range(kh) for j in range(kw)]
+        buffers = None
+        for start, stop in self._batch_chunks(n, per_sample * patch * gy.itemsize):
+            rows = slice(start * per_sample, stop * per_sample)
+            count = rows.stop - rows.start
+            if buffers is None:  # sized by the first (largest) chunk, shared by the rest
+                buffers = (xp.empty((count, patch), gy.dtype), xp.empty((count, c), gy.dtype))
+            gz = gy2[rows] if y2 is None else self.activation_backward(
+                gy2[rows], y2[rows], None, activation, alpha)
+            if has_bias:
+                gb += gz.sum(axis=0)
+            if need_gW:
+                cols = self._im2col_block(windows, start, stop, buffers[0])
+                xp.matmul(cols.T, gz, out=part)
+                gW += part
+            if need_gx:
+                tap = buffers[1][:count]
+                chunk = gxp[start:stop]
+                chunk[...] = 0
+                for rows_, cols_, w_tap in taps:
+                    xp.matmul(gz, w_tap, out=tap)  # the tap's block of gcols = gz W^T
+                    chunk[:, rows_, cols_, :] += tap.reshape(stop - start, oh, ow, c)
+        if need_gW:
+            gW = gW.reshape(kh, kw, c, f)
+        if need_gx:
+            gx = gxp[:, pt : pt + h, pl : pl + w, :] if pt or pb or pl or pr else gxp
+        return gx, gW, gb
 
     # ---------------------------------------------------- softmax cross-entropy
     def softmax_crossentropy(self, logits, labels):

@@ -4,6 +4,7 @@ import numpy as np
 
 from gkeras import activations, constraints, initializers, ops, regularizers
 from gkeras.layers.layer import InputSpec, Layer
+from gkeras.ops.conv import CONV_ACTIVATIONS
 
 
 def normalize_tuple(value, n, arg_name, layer_name, allow_zero=False):
@@ -218,6 +219,10 @@ class Conv2D(_Conv):
         self._check_spatial_size(inputs.shape)
         geometry = dict(strides=self.strides, padding=self.padding,
                         dilation_rate=self.dilation_rate)
+        fused = activations.fused_form(self.activation, CONV_ACTIVATIONS)
+        if self.groups == 1 and fused is not None:
+            return ops.conv2d(inputs, self.kernel, self.bias, **geometry, activation=fused[0],
+                              alpha=fused[1])
         if self.groups == 1:
             y = ops.conv2d(inputs, self.kernel, self.bias, **geometry)
         else:
@@ -227,8 +232,7 @@ class Conv2D(_Conv):
             y = ops.concatenate([ops.conv2d(x, k, **geometry) for x, k in zip(xs, ks)], axis=-1)
             if self.bias is not None:
                 y = ops.add(y, self.bias)
-        y = self.activation(y)
-        return y
+        return self.activation(y)
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)

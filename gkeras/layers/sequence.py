@@ -7,7 +7,7 @@ kernels (CUDA on the GPU) as `Conv2D`.
 
 import numbers
 
-from gkeras import ops
+from gkeras import activations, ops
 from gkeras.layers.convolutional import (
     _Conv,
     conv_output_length,
@@ -16,6 +16,7 @@ from gkeras.layers.convolutional import (
     normalize_tuple,
 )
 from gkeras.layers.layer import InputSpec, Layer
+from gkeras.ops.conv import CONV_ACTIVATIONS
 
 
 def _as_image(x):
@@ -88,6 +89,10 @@ class Conv1D(_Conv):
         kernel = ops.expand_dims(self.kernel, 0)  # (1, K, C, F): a one-row 2-D kernel
         geometry = dict(strides=(1, self.strides[0]), padding=padding,
                         dilation_rate=(1, self.dilation_rate[0]))
+        fused = activations.fused_form(self.activation, CONV_ACTIVATIONS)
+        if self.groups == 1 and fused is not None:
+            y = ops.conv2d(x, kernel, self.bias, **geometry, activation=fused[0], alpha=fused[1])
+            return _as_sequence(y)
         if self.groups == 1:
             y = ops.conv2d(x, kernel, self.bias, **geometry)
         else:

@@ -14,6 +14,7 @@ import numpy as np
 
 from gkeras.autodiff import Function, as_tensor
 from gkeras.backend import backend_of
+from gkeras.backend.numpy_backend import CONV_ACTIVATIONS
 from gkeras.ops.manipulation import pad
 from gkeras.ops.math import add, multiply
 from gkeras.ops.shape import expand_dims, reshape
@@ -66,27 +67,31 @@ def _check_window_fits(x_shape, window, dilation, op_name, what):
 
 # ------------------------------------------------------------------------- conv2d
 class Conv2DFunction(Function):
-    """Convolution through the backend's conv2d kernels."""
+    """`act(conv2d(x, W) + b)` through the backend's conv2d kernels (bias and activation
+    applied in the convolution's epilogue; all gradients from one backward pass)."""
 
-    def __init__(self, strides, padding, dilation):
+    def __init__(self, strides, padding, dilation, activation="linear", alpha=0.0):
         self.strides, self.padding, self.dilation = strides, padding, dilation
+        self.activation, self.alpha = activation, alpha
 
     def forward(self, x, W, b=None):
-        return backend_of(x).conv2d(x, W, b, self.strides, self.padding, self.dilation)
+        self.y = backend_of(x).conv2d(x, W, b, self.strides, self.padding, self.dilation,
+                                      self.activation, self.alpha)
+        return self.y
 
     def backward(self, gy):
-        bk = backend_of(gy)
         x, W = self.inputs[0], self.inputs[1]
-        geometry = (self.strides, self.padding, self.dilation)
-        gx = bk.conv2d_backward_input(gy, W.data, x.shape, *geometry) if x.requires_grad else None
-        gW = bk.conv2d_backward_filter(x.data, gy, W.shape, *geometry) if W.requires_grad else None
-        if len(self.inputs) > 2:
-            return gx, gW, gy.sum(axis=(0, 1, 2))  # gb = sum of gy over N, H, W
-        return gx, gW
+        return backend_of(gy).conv2d_backward(
+            gy, x.data if W.requires_grad else x.shape, W.data, self.y,
+            self.strides, self.padding, self.dilation, self.activation, self.alpha,
+            has_bias=len(self.inputs) > 2, need_gx=x.requires_grad, need_gW=W.requires_grad,
+        )[: len(self.inputs)]
 
 
-def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1):
-    """2-D convolution (cross-correlation, as Keras) over NHWC inputs.
+def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
+           activation="linear", alpha=0.0):
+    """2-D convolution (cross-correlation, as Keras) over NHWC inputs, with an optional
+    fused bias and activation: `activation(conv(x, kernel) + bias)`.
 
     Args:
         x: (N, H, W, C) inputs.
@@ -95,6 +100,8 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1):
         strides: int or pair.
         padding: `"valid"` or `"same"` (TF's rule: the extra padded row/column goes last).
         dilation_rate: int or pair.
+        activation: one of `linear, relu, sigmoid, tanh, leaky_relu, elu`.
+        alpha: the slope of leaky_relu or the alpha of elu.
 
     Returns:
         (N, OH, OW, F) outputs.
@@ -102,6 +109,10 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1):
     x, kernel = as_tensor(x), as_tensor(kernel)
     padding = _padding(padding, "conv2d")
     strides, dilation = _pair(strides, "strides"), _pair(dilation_rate, "dilation_rate")
+    if activation not in CONV_ACTIVATIONS:
+        raise ValueError(
+            f"conv2d: unknown activation {activation!r}. Expected one of {list(CONV_ACTIVATIONS)}."
+        )
     if x.ndim != 4 or kernel.ndim != 4:
         raise ValueError(
             f"conv2d expects x of rank 4 (N, H, W, C) and kernel of rank 4 (KH, KW, C, F); "
@@ -114,15 +125,16 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1):
         )
     if padding == "valid":
         _check_window_fits(x.shape, kernel.shape[:2], dilation, "conv2d", "kernel (dilated)")
+    fn = Conv2DFunction(strides, padding, dilation, activation, alpha)
     if bias is None:
-        return Conv2DFunction(strides, padding, dilation)(x, kernel)
+        return fn(x, kernel)
     bias = as_tensor(bias)
     if bias.shape != (kernel.shape[3],):
         raise ValueError(
             f"conv2d: bias must have shape ({kernel.shape[3]},) for a kernel of shape "
             f"{kernel.shape}, got {bias.shape}."
         )
-    return Conv2DFunction(strides, padding, dilation)(x, kernel, bias)
+    return fn(x, kernel, bias)
 
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
@@ -193,21 +205,26 @@ class MaxPool2D(_Pool2D):
         n, h, w, c = self.in_shape
         (sh, sw) = self.strides
         oh, ow, pt, pb, pl, pr = self.geometry
-        gxp = xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=gy.dtype)
         overlap = sh < kh or sw < kw  # else every input cell is in one window at most
+        # without overlap or padding and with no cell left over, the taps write every cell
+        tiled = not overlap and not (pt or pb or pl or pr) and (oh * sh, ow * sw) == (h, w)
+        gxp = (xp.empty if tiled else xp.zeros)(
+            (n, h + pt + pb, w + pl + pr, c), dtype=gy.dtype)
         # each window's gradient goes to its first maximum only (taps in row-major order),
         # like TF's MaxPoolGrad: `free` marks the windows whose maximum is still unclaimed
         free = xp.ones(y.shape, dtype=bool)
+        hit = xp.empty(y.shape, dtype=bool)
+        share = None if not overlap else xp.empty_like(gy)
         last = (kh - 1, kw - 1)
         for i in range(kh):
             for j in range(kw):
-                hit = windows[:, :, :, i, j, :] == y
+                xp.equal(windows[:, :, :, i, j, :], y, out=hit)
                 hit &= free
                 if (i, j) != last:
                     free ^= hit
                 cells = gxp[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :]
                 if overlap:
-                    cells += gy * hit
+                    cells += xp.multiply(gy, hit, out=share)
                 else:
                     xp.multiply(gy, hit, out=cells)
         if pt or pb or pl or pr:

@@ -167,6 +167,13 @@ def test_gradients_through_the_double_kernels(emu, emulated_backend, rng):
     image, kernel = rng.standard_normal((2, 5, 4, 2)), rng.standard_normal((3, 2, 2, 3))
     check_gradients(lambda x, k: ops.conv2d(x, k, strides=(2, 1), padding="same",
                                             dilation_rate=(1, 2)), image, kernel)
+    bias = rng.standard_normal(3)
+    for activation in ("relu", "tanh", "elu"):  # the kernels, then the activation's pass
+        before = len(emu.launches)
+        check_gradients(lambda x, k, b, a=activation: ops.conv2d(
+            x, k, b, (2, 1), "same", (1, 2), activation=a, alpha=0.7), image, kernel, bias)
+        names = {launch.kernel for launch in emu.launches[before:]}
+        assert {"conv2d_im2col<double>", "conv2d_col2im<double>"} <= names, (activation, names)
     labels = rng.integers(0, 5, 4)
     check_gradients(lambda z: ops.softmax_cross_entropy(z, labels), rng.standard_normal((4, 5)))
     probs = rng.random((4, 5))

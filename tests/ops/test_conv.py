@@ -98,6 +98,47 @@ def test_conv2d(bk, rng, x_shape, k_shape, strides, padding, dilation):
     )
 
 
+ACTIVATIONS = {  # the fused conv2d activations, in float64 NumPy
+    "relu": lambda z: np.maximum(z, 0),
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+    "tanh": np.tanh,
+    "leaky_relu": lambda z: np.where(z > 0, z, 0.3 * z),
+    "elu": lambda z: np.where(z > 0, z, 0.7 * np.expm1(np.minimum(z, 0))),
+}
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("case", [CONV_CASES[1], CONV_CASES[3]], ids=str)
+@pytest.mark.parametrize("chunk_bytes", [1, 10**9], ids=["per-image", "whole"])
+def test_conv2d_fused_activation(bk, rng, monkeypatch, activation, case, chunk_bytes):
+    """`activation(conv + b)` in the convolution's epilogue, and its one-pass backward, in
+    every batch chunking: the float64 reference forward and finite-difference gradients."""
+    monkeypatch.setattr(type(bk), "conv_chunk_bytes", chunk_bytes)
+    x_shape, k_shape, strides, padding, dilation = case
+    x, W = rng.standard_normal(x_shape), rng.standard_normal(k_shape) * 0.5
+    b = rng.standard_normal(k_shape[-1])
+    alpha = {"leaky_relu": 0.3, "elu": 0.7}.get(activation, 0.0)
+
+    def fn(x_, W_, b_):
+        return ops.conv2d(x_, W_, b_, strides, padding, dilation, activation, alpha)
+
+    ref = ACTIVATIONS[activation](ref_conv2d(x, W, b, strides, padding, dilation))
+    assert_close(fn(tensor(bk, x), tensor(bk, W), tensor(bk, b)), ref, rtol=1e-12, atol=1e-12)
+    check_gradients(fn, x, W, b, bk=bk, directions=3)
+    # the input alone (a frozen kernel and no bias) and the kernel alone (a data input)
+    W_frozen, x_data = tensor(bk, W), tensor(bk, x)
+    check_gradients(lambda x_: ops.conv2d(x_, W_frozen, None, strides, padding, dilation,
+                                          activation, alpha), x, bk=bk, elementwise_limit=0)
+    check_gradients(lambda W_: ops.conv2d(x_data, W_, None, strides, padding, dilation,
+                                          activation, alpha), W, bk=bk, elementwise_limit=0)
+
+
+def test_conv2d_rejects_an_activation_it_cannot_fuse(bk):
+    x, W = tensor(bk, np.ones((1, 4, 4, 1))), tensor(bk, np.ones((3, 3, 1, 1)))
+    with pytest.raises(ValueError, match=r"unknown activation 'gelu'. Expected one of \['linear'"):
+        ops.conv2d(x, W, activation="gelu")
+
+
 def test_conv2d_input_gradient_elementwise_with_stride_and_same_padding(bk, rng):
     # small enough for an entry-by-entry check of dL/dx where stride, odd padding and
     # dilation all interact
@@ -158,6 +199,7 @@ POOL_CASES = [
     ((1, 6, 5, 2), (3, 2), (1, 1), "valid"),
     ((2, 3, 4, 1), (2, 2), (3, 3), "same"),
     ((1, 7, 3, 1), (3, 1), (2, 1), "valid"),
+    ((2, 5, 7, 2), (2, 2), None, "valid"),  # no overlap, but a row and a column left over
 ]
 
 
