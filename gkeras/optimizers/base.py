@@ -375,8 +375,16 @@ class Optimizer:
         lr = self._current_learning_rate()
         self._apply_weight_decay(group.variables, lr)
         self.before_update_steps(lr)
-        for g, w, slots in group.blocks(grads):
-            self.update_step(g, w, slots, lr)
+        threads = flat_module.update_threads() if group.size >= flat_module.PARALLEL_MIN else 1
+        if threads > 1:
+            flat_module.run_shared(lambda share: self._update_blocks(share, lr),
+                                   group.shares(grads, threads))
+        else:
+            self._update_blocks(group.blocks(grads), lr)
+
+    def _update_blocks(self, blocks, learning_rate):
+        for g, w, slots in blocks:
+            self.update_step(g, w, slots, learning_rate)
 
     def before_update_steps(self, learning_rate):
         """Hook run once per update before the per-variable steps (Nadam's running product)."""

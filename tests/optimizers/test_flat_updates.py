@@ -6,6 +6,12 @@ overrides `update_step` without declaring it elementwise, which forces the plain
 per-variable path. Both must agree bit for bit, variables and optimizer state alike.
 """
 
+import os
+import signal
+import threading
+import time
+import warnings
+
 import numpy as np
 import pytest
 
@@ -135,3 +141,107 @@ def test_mixed_dtypes_are_not_packed():
     np.testing.assert_allclose(v32.numpy(), 0.5)
     np.testing.assert_allclose(v64.numpy(), 0.5)
 
+
+
+# ----------------------------------------------------------------- shared between threads
+def recording(cls, seen, fail_on_worker=False):
+    """`cls` declared elementwise, noting which threads ran its blocks."""
+
+    class Recording(cls):
+        _elementwise_update = True
+
+        def update_step(self, gradient, variable, slots, learning_rate):
+            name = threading.current_thread().name
+            seen.add(name)
+            if fail_on_worker and name.startswith("gkeras-update"):
+                raise RuntimeError("update failed on a worker")
+            super().update_step(gradient, variable, slots, learning_rate)
+
+    return Recording
+
+
+@pytest.fixture
+def shared_updates(monkeypatch):
+    """Thread-sized blocks of 8 elements and sharing from 16 elements on (the test variables
+    hold 87), so the threaded path runs on tiny variables."""
+    monkeypatch.setattr(flat, "THREAD_BLOCK", 8)
+    monkeypatch.setattr(flat, "PARALLEL_MIN", 16)
+    return lambda threads: monkeypatch.setattr(flat, "_THREADS", threads)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=lambda c: getattr(c, "__name__", str(c)))
+def test_threads_sharing_an_update_give_the_one_thread_result(shared_updates, cls, kwargs,
+                                                                threads):
+    shared_updates(1)
+    alone, ref = train(cls, kwargs)
+    shared_updates(threads)
+    seen = set()
+    shared, opt = train(recording(cls, seen), kwargs)
+    workers = {name for name in seen if name.startswith("gkeras-update")}
+    assert threading.current_thread().name in seen and len(workers) >= 1, seen
+    for a, b in zip(shared, alone):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    for a, b in zip(opt.variables, ref.variables):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_shares_cover_every_block_once_in_balanced_runs(shared_updates):
+    variables, opt = train(optimizers.Adam, {})
+    group = opt._flat
+    grads = [np.ones(v.shape, np.float32) for v in variables]
+    for count in (1, 2, 3, 5):
+        shares = group.shares(grads, count)
+        sizes = [sum(w.size for _, w, _ in share) for share in shares]
+        assert len(shares) <= count and sum(sizes) == group.size == 87
+        assert max(sizes) - min(sizes) <= 2 * flat.THREAD_BLOCK, sizes
+        def starts(blocks):
+            return [w.__array_interface__["data"][0] for _, w, _ in blocks]
+
+        covered = [start for share in shares for start in starts(share)]
+        assert covered == starts(group.blocks(grads, flat.THREAD_BLOCK))  # in order, once
+
+
+def test_an_error_on_a_worker_thread_reaches_the_caller(shared_updates):
+    shared_updates(2)
+    seen = set()
+    rng = np.random.default_rng(0)
+    variables = [Variable(rng.standard_normal(s).astype("float32")) for s in SHAPES]
+    opt = recording(optimizers.Adam, seen, fail_on_worker=True)()
+    with pytest.raises(RuntimeError, match="update failed on a worker"):
+        opt.apply([np.ones(s, np.float32) for s in SHAPES], variables)
+    shared_updates(1)  # the pool still works for the next update
+    opt.apply([np.ones(s, np.float32) for s in SHAPES], variables)
+
+
+def test_update_threads_follow_the_cpus_and_the_thread_settings(monkeypatch):
+    monkeypatch.setattr(flat, "_THREADS", None)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert flat.update_threads() == 1
+    monkeypatch.setattr(flat, "_THREADS", None)
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert flat.update_threads() == max(1, min(len(os.sched_getaffinity(0)), 4))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_starts_its_own_update_threads(shared_updates):
+    shared_updates(2)
+    train(optimizers.Adam, {})  # the parent's pool exists now
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork of a threaded process
+        pid = os.fork()
+    if pid == 0:  # the child: a shared update must finish, not wait on the parent's threads
+        try:
+            train(optimizers.Adam, {})
+        finally:
+            os._exit(0 if flat._POOL is not None else 1)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail("the forked child hung in a shared update")
