@@ -23,6 +23,27 @@ class _GradMode:
     enabled = True
 
 
+class Recording:
+    """While entered, every Function call is appended to `records` as
+    `(function, constructor state, inputs, outputs)`: the trace of a training step that
+    `gkeras.training.traced_step` replays. Costs one attribute check per call otherwise."""
+
+    records = None
+
+    def __init__(self):
+        self.calls = []
+
+    def __enter__(self):
+        if Recording.records is not None:
+            raise RuntimeError("A Recording is already active; recordings do not nest.")
+        Recording.records = self.calls
+        return self.calls
+
+    def __exit__(self, *exc):
+        Recording.records = None
+        return False
+
+
 class _SetGradMode(contextlib.ContextDecorator):
     """Sets the grad mode for a `with` block (or a decorated function), then restores it.
 
@@ -310,10 +331,15 @@ class Function:
             if not isinstance(t, Tensor):
                 inputs = as_tensors(inputs)
                 break
+        records = Recording.records
+        if records is not None:
+            config = dict(self.__dict__)  # the constructor's state, before forward adds to it
         ys = self.forward(*map(_data_of, inputs))
         if type(ys) is not tuple:  # the usual single output, without the general bookkeeping
             # NumPy reductions return scalars; keep every Tensor's data a real array
             out = Tensor(np.asarray(ys) if isinstance(ys, np.generic) else ys)
+            if records is not None:
+                records.append((self, config, tuple(inputs), (out,)))
             if _GradMode.enabled:
                 generation = -1
                 for t in inputs:
@@ -328,6 +354,8 @@ class Function:
                     self.outputs = [weakref.ref(out)]
             return out
         outputs = tuple(Tensor(np.asarray(y) if isinstance(y, np.generic) else y) for y in ys)
+        if records is not None:
+            records.append((self, config, tuple(inputs), outputs))
         if _GradMode.enabled:
             generation = -1
             for t in inputs:

@@ -42,6 +42,8 @@ class ReLU(_ElementwiseActivation):
         self.negative_slope = _check_non_negative(negative_slope, "negative_slope", self.name)
         self.threshold = _check_non_negative(threshold, "threshold", self.name)
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         if self.max_value is None and self.threshold == 0:
             if self.negative_slope == 0:
@@ -86,6 +88,8 @@ class LeakyReLU(_ElementwiseActivation):
             )
         self.negative_slope = float(negative_slope)
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         return ops.leaky_relu(inputs, self.negative_slope)
 
@@ -109,6 +113,8 @@ class ELU(_ElementwiseActivation):
                 f"Layer '{self.name}': `alpha` must be a float. Received: alpha={alpha!r}."
             )
         self.alpha = float(alpha)
+
+    _traceable_call = True  # see Layer._traceable_call
 
     def call(self, inputs):
         return ops.elu(inputs, self.alpha)
@@ -143,6 +149,8 @@ class Softmax(_ElementwiseActivation):
                 f"axis={axis!r}."
             )
         self.axis = axis
+
+    _traceable_call = True  # see Layer._traceable_call
 
     def call(self, inputs, mask=None):
         if mask is None:

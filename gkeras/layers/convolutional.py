@@ -215,6 +215,8 @@ class Conv2D(_Conv):
                     "padding='same' or a larger input."
                 )
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         self._check_spatial_size(inputs.shape)
         geometry = dict(strides=self.strides, padding=self.padding,

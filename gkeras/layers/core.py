@@ -39,6 +39,8 @@ class InputLayer(Layer):
         self._inbound_nodes.append(Node(self, (), {}, input_tensor))
         self.output_tensor = input_tensor
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         return inputs
 
@@ -122,6 +124,8 @@ class Dense(Layer):
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
         self.built = True
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         if self._fused is not None:
             y = ops.dense(inputs, self.kernel, self.bias, *self._fused)
@@ -155,6 +159,8 @@ class Activation(Layer):
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
+
+    _traceable_call = True  # see Layer._traceable_call
 
     def call(self, inputs):
         return self.activation(inputs)

@@ -245,6 +245,8 @@ class EinsumDense(Layer):
                 regularizer=self.bias_regularizer, constraint=self.bias_constraint, name="bias")
         self.built = True
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         y = ops.einsum(explicit_equation(self.equation, inputs.ndim), inputs, self.kernel)
         if self.bias is not None:

@@ -64,6 +64,11 @@ class Layer:
     # give when such inputs meet float weights; layers that consume ids (Embedding) and
     # models (their Input layers carry the dtype) keep them.
     _casts_integer_inputs = True
+    # Set by a class whose `call` does nothing but run ops on its inputs and weights: no
+    # randomness, no state updates, nothing computed outside the ops. A training step made of
+    # such layers may be recorded once and replayed (`gkeras.training.traced_step`). Only the
+    # class that defines `call` can promise it; a subclass overriding `call` must say it again.
+    _traceable_call = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -83,6 +83,8 @@ class _Merge(Layer):
         self._check_shapes(_shape_list(input_shape, self))
         self.built = True
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         if not isinstance(inputs, (list, tuple)):
             raise ValueError(

@@ -251,6 +251,8 @@ class LayerNormalization(_Normalization):
                              self.center and not self.rms_scaling)
         self.built = True
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         gamma, beta = self._broadcast(self.gamma), self._broadcast(self.beta)
         if self.rms_scaling:

@@ -25,6 +25,8 @@ class _Pooling2D(Layer):
         self.data_format = normalize_data_format(data_format, self.name)
         self.input_spec = InputSpec(ndim=4)
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         if self.padding == "valid":
             for axis, label in ((1, "height"), (2, "width")):
@@ -116,6 +118,8 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
     Input shape: `(batch, height, width, channels)`. Output shape: `(batch, channels)`.
     """
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         return ops.mean(inputs, axis=(1, 2), keepdims=self.keepdims)
 
@@ -129,6 +133,8 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
 
     Input shape: `(batch, height, width, channels)`. Output shape: `(batch, channels)`.
     """
+
+    _traceable_call = True  # see Layer._traceable_call
 
     def call(self, inputs):
         return ops.max(inputs, axis=(1, 2), keepdims=self.keepdims)

@@ -22,6 +22,8 @@ class Flatten(Layer):
         super().__init__(**kwargs)
         self.data_format = normalize_data_format(data_format, self.name)
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         shape = tuple(inputs.shape)
         if not shape:
@@ -99,6 +101,8 @@ class Reshape(Layer):
             f"({math.prod(tuple(input_shape)[1:])} values per sample) to target_shape "
             f"{self.target_shape}: the total size of each sample must be unchanged."
         )
+
+    _traceable_call = True  # see Layer._traceable_call
 
     def call(self, inputs):
         shape = tuple(inputs.shape)

@@ -76,6 +76,8 @@ class Conv1D(_Conv):
         """The number of input steps one output step sees (the dilated kernel length)."""
         return (self.kernel_size[0] - 1) * self.dilation_rate[0] + 1
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         if self.padding == "valid":
             _check_steps(self, inputs.shape, self._reach(), "dilated kernel length")
@@ -133,6 +135,8 @@ class _Pooling1D(Layer):
         self.padding = normalize_padding(padding, self.name)
         self.data_format = normalize_data_format(data_format, self.name)
         self.input_spec = InputSpec(ndim=3)
+
+    _traceable_call = True  # see Layer._traceable_call
 
     def call(self, inputs):
         if self.padding == "valid":
@@ -225,6 +229,8 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
 
     supports_masking = True
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs, mask=None):
         if mask is None:
             return ops.mean(inputs, axis=1, keepdims=self.keepdims)
@@ -247,6 +253,8 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
 
     Input shape: `(batch, steps, features)`. Output shape: `(batch, features)`.
     """
+
+    _traceable_call = True  # see Layer._traceable_call
 
     def call(self, inputs):
         return ops.max(inputs, axis=1, keepdims=self.keepdims)
@@ -273,6 +281,8 @@ class RepeatVector(Layer):
             )
         self.n = int(n)
         self.input_spec = InputSpec(ndim=2)
+
+    _traceable_call = True  # see Layer._traceable_call
 
     def call(self, inputs):
         return ops.repeat(ops.expand_dims(inputs, 1), self.n, axis=1)

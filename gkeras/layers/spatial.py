@@ -97,6 +97,8 @@ class ZeroPadding2D(Layer):
         self.data_format = normalize_data_format(data_format, self.name)
         self.input_spec = InputSpec(ndim=4)
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         return ops.pad(inputs, ((0, 0),) + self.padding + ((0, 0),))
 
@@ -126,6 +128,8 @@ class ZeroPadding1D(Layer):
         self.padding = normalize_pairs(padding, 1, "padding", self.name)[0]
         self.data_format = normalize_data_format(data_format, self.name)
         self.input_spec = InputSpec(ndim=3)
+
+    _traceable_call = True  # see Layer._traceable_call
 
     def call(self, inputs):
         return ops.pad(inputs, ((0, 0), self.padding, (0, 0)))
@@ -186,6 +190,8 @@ class UpSampling2D(Layer):
         self.interpolation = interpolation
         self.input_spec = InputSpec(ndim=4)
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         (sh, sw), (_, h, w, _) = self.size, inputs.shape
         if self.interpolation == "nearest":
@@ -220,6 +226,8 @@ class UpSampling1D(Layer):
         super().__init__(**kwargs)
         self.size = normalize_tuple(size, 1, "size", self.name)[0]
         self.input_spec = InputSpec(ndim=3)
+
+    _traceable_call = True  # see Layer._traceable_call
 
     def call(self, inputs):
         return ops.repeat(inputs, self.size, axis=1)
@@ -265,6 +273,8 @@ class Cropping2D(Layer):
         self.data_format = normalize_data_format(data_format, self.name)
         self.input_spec = InputSpec(ndim=4)
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         n, h, w, c = self.compute_output_shape(inputs.shape)
         (top, _), (left, _) = self.cropping
@@ -296,6 +306,8 @@ class Cropping1D(Layer):
         super().__init__(**kwargs)
         self.cropping = normalize_pairs(cropping, 1, "cropping", self.name)[0]
         self.input_spec = InputSpec(ndim=3)
+
+    _traceable_call = True  # see Layer._traceable_call
 
     def call(self, inputs):
         t = self.compute_output_shape(inputs.shape)[1]

@@ -242,6 +242,8 @@ class Permute(Layer):
         self.dims = tuple(int(d) for d in dims)
         self.input_spec = InputSpec(ndim=len(self.dims) + 1)
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         return ops.transpose(inputs, (0,) + self.dims)
 
@@ -293,6 +295,8 @@ class Rescaling(Layer):
         self.scale = _scalar_or_list(scale, "scale", self.name)
         self.offset = _scalar_or_list(offset, "offset", self.name)
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         dtype = self.dtype
         scale = ops.convert_to_tensor(np.asarray(self.scale, dtype=dtype))
@@ -316,6 +320,8 @@ class Identity(Layer):
     """
 
     supports_masking = True
+
+    _traceable_call = True  # see Layer._traceable_call
 
     def call(self, inputs):
         return inputs

@@ -158,9 +158,9 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
 def _sparse_crossentropy_with_mask(y_true, y_pred, from_logits, ignore_class, axis):
     y_pred = as_prediction(y_pred)
     _check_class_axis(y_pred, axis, "sparse_categorical_crossentropy")
-    labels = as_target(y_true, y_pred).data
+    labels = as_target(y_true, y_pred)
     if labels.ndim == y_pred.ndim and labels.shape[-1:] == (1,):
-        labels = labels.reshape(labels.shape[:-1])
+        labels = ops.reshape(labels, labels.shape[:-1])
     if tuple(labels.shape) != y_pred.shape[:-1]:
         raise ValueError(
             "sparse_categorical_crossentropy: `y_true` must hold one class id per sample, of "
@@ -169,15 +169,16 @@ def _sparse_crossentropy_with_mask(y_true, y_pred, from_logits, ignore_class, ax
             + (" These look like one-hot targets: use categorical_crossentropy for them."
                if tuple(labels.shape) == y_pred.shape else "")
         )
-    xp = backend_of(labels).xp
     mask = None
-    if labels.dtype.kind not in "iu":
-        labels = labels.astype(xp.int64)
     if ignore_class is not None:
-        valid = labels != ignore_class
-        labels = xp.where(valid, labels, 0)
+        ids = labels.data
+        xp = backend_of(ids).xp
+        if ids.dtype.kind not in "iu":
+            ids = ids.astype(xp.int64)
+        valid = ids != ignore_class
+        labels = xp.where(valid, ids, 0)
         mask = valid.astype(y_pred.dtype)
-    _check_label_range(labels, y_pred.shape[-1])
+    # float class ids are taken as integers by the op, which also checks their range
     logits = y_pred if from_logits else _logits_of(y_pred, "softmax")
     if logits is not None:
         values = ops.softmax_cross_entropy(logits, labels)
@@ -190,20 +191,6 @@ def _sparse_crossentropy_with_mask(y_true, y_pred, from_logits, ignore_class, ax
     if mask is not None:
         values = ops.multiply(values, Tensor(mask))
     return values, mask
-
-
-def _check_label_range(labels, classes):
-    """Out-of-range class ids raise, as in Keras. Checked on the CPU only: on a GPU the test
-    would make every step wait for the device."""
-    if not isinstance(labels, np.ndarray) or labels.size == 0:
-        return
-    low, high = int(labels.min()), int(labels.max())
-    if low < 0 or high >= classes:
-        bad = low if low < 0 else high
-        raise ValueError(
-            f"sparse_categorical_crossentropy: received a label value of {bad} which is "
-            f"outside the valid range of [0, {classes})."
-        )
 
 
 # ------------------------------------------------------------------ regression

@@ -139,6 +139,8 @@ class Functional(Model):
     def _autocast(self, value):
         return value  # `call` converts each input to its Input's dtype instead
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs, training=None):
         values = {}
         for tensor, value in zip(self.inputs, self._assign_inputs(inputs)):

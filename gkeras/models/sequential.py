@@ -125,6 +125,8 @@ class Sequential(Model):
             return value
         return _as_input_dtype(value, self._input_layer.dtype)
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs, training=None):
         x = inputs
         for layer in self._stack:

@@ -1,6 +1,8 @@
 """Neural-network ops: the kernel-backed dense and softmax-cross-entropy, dropout,
 normalisation and embedding lookup. Convolution and pooling live in `gkeras.ops.conv`."""
 
+import math
+
 import numpy as np
 
 from gkeras.autodiff import Function, Tensor, as_tensor, is_grad_enabled
@@ -343,6 +345,8 @@ def embedding(ids, table):
 # ---------------------------------------------------------- softmax cross-entropy
 class SoftmaxCrossEntropy(Function):
     def forward(self, logits, labels):
+        if labels.ndim == 1:
+            check_class_ids(labels, logits.shape[-1])
         self.loss, self.probs = backend_of(logits).softmax_crossentropy(logits, labels)
         return self.loss
 
@@ -350,6 +354,26 @@ class SoftmaxCrossEntropy(Function):
         labels = self.inputs[1].data
         glogits = backend_of(gloss).softmax_crossentropy_backward(self.probs, labels, gloss)
         return glogits, None
+
+
+def check_class_ids(labels, classes):
+    """Out-of-range class ids raise, as in Keras (checked in the op's forward, so a replayed
+    training step checks every batch too). On the CPU only: on a GPU the test would make
+    every step wait for the device."""
+    if not isinstance(labels, np.ndarray) or labels.size == 0:
+        return
+    low, high = labels.min(), labels.max()
+    if labels.dtype.kind == "f":  # float ids count as their integer part, as a cast gives
+        if not (np.isfinite(low) and np.isfinite(high)):
+            low = high = low if not np.isfinite(low) else high
+        else:
+            low, high = math.trunc(float(low)), math.trunc(float(high))
+    if not (0 <= low and high < classes):
+        bad = low if not 0 <= low else high
+        raise ValueError(
+            f"sparse_categorical_crossentropy: received a label value of {bad} which is "
+            f"outside the valid range of [0, {classes})."
+        )
 
 
 def softmax_cross_entropy(logits, labels, axis=-1):
@@ -383,10 +407,15 @@ def softmax_cross_entropy(logits, labels, axis=-1):
         )
     classes = logits.shape[-1]
     flat_logits = logits if logits.ndim == 2 else reshape(logits, (-1, classes))
-    flat_labels = label_data.reshape(-1) if sparse else label_data.reshape(-1, classes)
+    flat_labels = label_data
+    if flat_labels.ndim != (1 if sparse else 2):
+        flat_labels = label_data.reshape(-1) if sparse else label_data.reshape(-1, classes)
     if not sparse:
         flat_labels = flat_labels.astype(logits.dtype, copy=False)
-    loss = SoftmaxCrossEntropy()(flat_logits, Tensor(flat_labels))
+    # the labels' own Tensor when they pass unchanged, so a traced step sees the batch array
+    if not (isinstance(labels, Tensor) and flat_labels is label_data):
+        labels = Tensor(flat_labels)
+    loss = SoftmaxCrossEntropy()(flat_logits, labels)
     return loss if logits.ndim == 2 else reshape(loss, lead)
 
 

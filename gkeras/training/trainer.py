@@ -12,6 +12,7 @@ from gkeras.callbacks.callback import CallbackList
 from gkeras.layers.node import flatten, rank_adjusted_shape
 from gkeras.training import data_adapter as da
 from gkeras.training.compile_utils import CompiledLoss, CompiledMetrics
+from gkeras.training.traced_step import TracedSteps
 
 
 class Trainer:
@@ -30,6 +31,7 @@ class Trainer:
         self._output_loss_trackers = []
         self._distribution = None  # a gkeras.distribute strategy, set by compile in its scope
         self._step_cache = None
+        self._traced_steps = None  # a TracedSteps when compile allows replayed steps
         self._nonfinite_reported = False
 
     # ------------------------------------------------------------------ compile
@@ -46,8 +48,11 @@ class Trainer:
                 categorical accuracy from the loss and the output shape.
             loss_weights: list or dict of per-output loss weights.
             weighted_metrics: metrics that use `sample_weight`.
-            run_eagerly, steps_per_execution, jit_compile: accepted for compatibility; gkeras
-                always runs eagerly.
+            run_eagerly: `True` trains every step eagerly (no replayed steps).
+            jit_compile: `"auto"` / `True` let `fit` and `train_on_batch` replay a recorded
+                training step where that gives the same result (plain models of built-in
+                layers and losses, see `gkeras.training.traced_step`); `False` never does.
+            steps_per_execution: accepted for compatibility.
         """
         from gkeras import optimizers
 
@@ -64,6 +69,7 @@ class Trainer:
         self._compiled_loss = None
         self._compiled_metrics = None
         self._step_cache = None
+        self._traced_steps = None if jit_compile is False else TracedSteps()
         self.compiled = True
         self.stop_training = False
         if run_eagerly is not None:
@@ -190,6 +196,7 @@ class Trainer:
         return self._step_cache
 
     def _loss_and_outputs(self, x, y, sample_weight, training):
+        """The forward and loss pass: `(total, per_output, targets, preds, weights, y_pred)`."""
         y_pred = self(x, training=training)
         if self._compiled_loss is None:
             self._build_compiled(y_pred)
@@ -205,7 +212,7 @@ class Trainer:
                 for term in layer._added_losses:
                     total = total + term
                 layer._added_losses = []
-        return total, per_output, targets, preds, weights
+        return total, per_output, targets, preds, weights, y_pred
 
     def _update_loss_trackers(self, total, per_output, batch_size):
         self._loss_tracker.update_state(total.data, sample_weight=batch_size)
@@ -214,12 +221,15 @@ class Trainer:
 
     def train_step(self, x, y, sample_weight=None):
         """One optimisation step on a device batch; returns nothing (metrics hold the results)."""
-        total, per_output, targets, preds, weights = self._loss_and_outputs(
-            x, y, sample_weight, training=True)
+        if self._traced_steps is not None and not self.run_eagerly:  # replay where it is safe
+            result, retain = self._traced_steps.loss_and_outputs(self, x, y, sample_weight)
+        else:
+            result, retain = self._loss_and_outputs(x, y, sample_weight, training=True), False
+        total, per_output, targets, preds, weights, _ = result
         variables = self._step_state()[0]
         for v in variables:
             v.grad = None
-        total.backward()
+        total.backward(retain_graph=retain)
         pairs = [(v.grad, v) for v in variables if v.grad is not None]
         for v in variables:
             v.grad = None
@@ -236,7 +246,7 @@ class Trainer:
     def test_step(self, x, y, sample_weight=None):
         """One evaluation step on a device batch (no gradients)."""
         with no_grad():
-            total, per_output, targets, preds, weights = self._loss_and_outputs(
+            total, per_output, targets, preds, weights, _ = self._loss_and_outputs(
                 x, y, sample_weight, training=False)
         self._update_loss_trackers(total, per_output, _batch_size(x))
         self._compiled_metrics.update(targets, preds, weights)

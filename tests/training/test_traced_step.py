@@ -1,0 +1,238 @@
+"""Replayed training steps (`gkeras.training.traced_step`) give the eager step's numbers.
+
+Every test trains the same model twice from the same seed, once with `jit_compile=False`
+(every step eager) and once as compiled by default (steps replayed where that is safe), and
+requires identical weights and history: replay runs the same Functions on the same arrays, so
+the results agree bit for bit. Where a model must not be replayed, the tests check that it is
+not, and why.
+"""
+
+import numpy as np
+import pytest
+
+import gkeras as keras
+from gkeras import layers, ops
+from gkeras.autodiff import Tensor
+from gkeras.autodiff.core import Recording
+from gkeras.ops.nn import DropoutFunction
+from gkeras.training import traced_step
+
+
+@pytest.fixture
+def replays(monkeypatch):
+    """Counts replayed steps."""
+    count = {"n": 0}
+    replay = traced_step._Trace.replay
+
+    def counting(self, feeds):
+        count["n"] += 1
+        return replay(self, feeds)
+
+    monkeypatch.setattr(traced_step._Trace, "replay", counting)
+    return count
+
+
+def mlp():
+    return keras.Sequential([keras.Input((6,)), layers.Dense(8, activation="relu"),
+                             layers.Dense(8, activation="tanh"),
+                             layers.Dense(1, activation="sigmoid")])
+
+
+def convnet():
+    return keras.Sequential([keras.Input((9, 9, 2)), layers.Conv2D(4, 3, activation="relu"),
+                             layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(5)])
+
+
+def two_heads():
+    inputs = keras.Input((6,))
+    h = layers.Dense(8, activation="relu")(inputs)
+    outputs = {"a": layers.Dense(1, activation="sigmoid", name="a")(h),
+               "b": layers.Dense(3, name="b")(layers.Dense(4)(h))}
+    return keras.Model(inputs, outputs)
+
+
+def data(kind, n=70, seed=0):
+    rng = np.random.default_rng(seed)
+    if kind == "convnet":
+        return rng.standard_normal((n, 9, 9, 2)).astype("float32"), rng.integers(0, 5, n)
+    x = rng.standard_normal((n, 6)).astype("float32")
+    binary = (x[:, :1] > 0).astype("float32")
+    if kind == "two_heads":
+        return x, {"a": binary, "b": rng.standard_normal((n, 3)).astype("float32")}
+    return x, binary
+
+
+SETUPS = {
+    "mlp": (mlp, "binary_crossentropy", ["accuracy"]),
+    "convnet": (convnet, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                ["accuracy"]),
+    "two_heads": (two_heads, {"a": "binary_crossentropy", "b": "mse"},
+                  {"a": ["accuracy"], "b": ["mae"]}),
+}
+
+
+def train(kind, jit_compile, epochs=4, build=None, loss=None, fit_kwargs=None, **compile_kw):
+    make, default_loss, metrics = SETUPS.get(kind, (None, None, None))
+    keras.utils.set_random_seed(1)
+    model = (build or make)()
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=loss or default_loss,
+                  metrics=metrics if build is None else None, jit_compile=jit_compile,
+                  **compile_kw)
+    x, y = data(kind)
+    history = model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, **(fit_kwargs or {}))
+    return model, history.history
+
+
+def assert_same_training(a, b):
+    (model_a, history_a), (model_b, history_b) = a, b
+    assert history_a == history_b
+    for u, v in zip(model_a.get_weights(), model_b.get_weights()):
+        np.testing.assert_array_equal(u, v)
+    for u, v in zip(model_a.optimizer.variables, model_b.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(u), np.asarray(v))
+
+
+@pytest.mark.parametrize("kind", sorted(SETUPS))
+def test_replayed_training_equals_eager_training(kind, replays):
+    eager = train(kind, jit_compile=False)
+    assert replays["n"] == 0
+    replayed = train(kind, jit_compile="auto")
+    # 70 samples in batches of 16: a full and a ragged signature, each recorded twice (the
+    # ragged one in the first two epochs), every later step replayed
+    assert replays["n"] == 4 * 5 - 4
+    assert replayed[0]._traced_steps.blocker is None
+    assert_same_training(eager, replayed)
+
+
+def test_train_on_batch_loops_are_replayed_too(replays):
+    results = []
+    for jit in (False, True):
+        keras.utils.set_random_seed(3)
+        model = mlp()
+        model.compile("adam", "binary_crossentropy", metrics=["accuracy"], jit_compile=jit)
+        x, y = data("mlp")
+        logs = [model.train_on_batch(x[i:i + 10], y[i:i + 10]) for i in range(0, 60, 10)]
+        results.append((logs, model.get_weights()))
+    assert replays["n"] == 4
+    assert results[0][0] == results[1][0]
+    for u, v in zip(results[0][1], results[1][1]):
+        np.testing.assert_array_equal(u, v)
+
+
+def test_trainable_changes_between_fits_are_traced_again(replays):
+    runs = []
+    for jit in (False, "auto"):
+        model, first = train("mlp", jit)
+        model.layers[0].trainable = False
+        second = model.fit(*data("mlp", seed=1), batch_size=16, epochs=3, verbose=0)
+        runs.append((model, (first, second.history)))
+    assert_same_training(*runs)
+    assert replays["n"] > 0
+
+
+def test_ineligible_models_train_eagerly_and_say_why(replays):
+    cases = {
+        "Dropout": lambda: keras.Sequential([keras.Input((6,)), layers.Dense(4),
+                                             layers.Dropout(0.5), layers.Dense(1)]),
+        "BatchNormalization": lambda: keras.Sequential([keras.Input((6,)), layers.Dense(4),
+                                                        layers.BatchNormalization(),
+                                                        layers.Dense(1)]),
+        "activity regularizer": lambda: keras.Sequential([
+            keras.Input((6,)), layers.Dense(1, activity_regularizer="l2")]),
+    }
+    for expected, build in cases.items():
+        model, _ = train("mlp", "auto", epochs=2, build=build, loss="mse")
+        assert expected in model._traced_steps.blocker
+    model, _ = train("mlp", "auto", epochs=2, loss=lambda t, p: ops.mean(ops.abs(t - p), -1))
+    assert "not a built-in loss" in model._traced_steps.blocker
+    model, _ = train("mlp", True, epochs=2, run_eagerly=True)
+    model2, _ = train("mlp", False, epochs=2)
+    assert model2._traced_steps is None
+    assert replays["n"] == 0
+
+
+def test_subclassed_models_train_eagerly(replays):
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden, self.out = layers.Dense(4, activation="relu"), layers.Dense(1)
+
+        def call(self, inputs):
+            return self.out(self.hidden(inputs))
+
+    eager = train("mlp", False, build=Net, loss="mse")
+    auto = train("mlp", "auto", build=Net, loss="mse")
+    assert "Net" in auto[0]._traced_steps.blocker and replays["n"] == 0
+    assert_same_training(eager, auto)
+
+
+def test_a_batch_array_copied_outside_the_graph_is_never_replayed(replays):
+    # ignore_class builds its mask from the labels with raw array code: the copy would go stale
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
+    eager = train("convnet", False, loss=loss)
+    auto = train("convnet", "auto", loss=loss)
+    assert replays["n"] == 0
+    assert_same_training(eager, auto)
+
+
+def test_the_trace_flags_functions_that_keep_batch_arrays():
+    x = Tensor(np.ones((4, 3), np.float32))
+    mask = np.ones((4, 3), np.float32)
+    with Recording() as calls:
+        y = ops.multiply(DropoutFunction(mask)(x), 2.0)
+        total = ops.sum(y)
+    trace = traced_step._Trace(calls, [x.data], (total, [], [], [y], [], y), ((), (), ()))
+    assert trace.problem == "DropoutFunction keeps a batch-shaped array"
+
+
+def test_replayed_steps_still_check_the_labels():
+    model = convnet()
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = data("convnet", n=96)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)  # six steps: the later ones replayed
+    assert any(state.replayable for state in model._traced_steps._states.values())
+    y_bad = y.copy()
+    y_bad[-1] = 7
+    with pytest.raises(ValueError, match="label value of 7 which is outside the valid range"):
+        model.fit(x, y_bad, batch_size=16, epochs=1, verbose=0, shuffle=False)
+
+
+def test_a_layer_added_after_training_is_checked_again():
+    model, _ = train("mlp", "auto", epochs=2)
+    assert model._traced_steps.blocker is None
+    model.add(layers.Dropout(0.3))
+    model.fit(*data("mlp"), batch_size=16, epochs=1, verbose=0)
+    assert "Dropout" in model._traced_steps.blocker
+
+
+def test_traceable_calls_must_be_declared_by_the_class_that_defines_call():
+    class Doubling(layers.Dense):  # overrides call without promising anything
+        def call(self, inputs):
+            return ops.multiply(super().call(inputs), 2.0)
+
+    class Renamed(layers.Dense):  # inherits Dense.call, and its promise
+        pass
+
+    assert traced_step._owner_declares(layers.Dense, "call", "_traceable_call")
+    assert traced_step._owner_declares(Renamed, "call", "_traceable_call")
+    assert not traced_step._owner_declares(Doubling, "call", "_traceable_call")
+
+
+def test_a_copy_that_happens_to_repeat_is_still_never_replayed(replays):
+    """The first two batches carry the same labels, so the two recordings agree even on the
+    mask that ignore_class builds from them; the batch-shaped constant still rules replay out
+    (replaying it would apply the first batches' mask to every later batch)."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((64, 9, 9, 2)).astype("float32")
+    y = rng.integers(0, 5, 64)
+    y[16:32] = y[:16]
+    runs = []
+    for jit in (False, "auto"):
+        keras.utils.set_random_seed(1)
+        model = convnet()
+        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, ignore_class=0), jit_compile=jit)
+        history = model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+        runs.append((model, history.history))
+    assert replays["n"] == 0
+    assert_same_training(*runs)
