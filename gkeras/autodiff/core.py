@@ -11,6 +11,7 @@ Gradients are raw arrays, never Tensors, so the engine is first-order only by co
 import contextlib
 import heapq
 import operator
+import threading
 import weakref
 
 import numpy as np
@@ -23,24 +24,29 @@ class _GradMode:
     enabled = True
 
 
-class Recording:
-    """While entered, every Function call is appended to `records` as
-    `(function, constructor state, inputs, outputs)`: the trace of a training step that
-    `gkeras.training.traced_step` replays. Costs one attribute check per call otherwise."""
+class _Recorder(threading.local):
+    records = None  # per thread: a data worker's ops never land in the training step's trace
 
-    records = None
+
+_recorder = _Recorder()
+
+
+class Recording:
+    """While entered, every Function call of this thread is appended to the list it returns,
+    as `(function, constructor state, inputs, outputs)`: the trace of a training step that
+    `gkeras.training.traced_step` replays. Costs one attribute check per call otherwise."""
 
     def __init__(self):
         self.calls = []
 
     def __enter__(self):
-        if Recording.records is not None:
+        if _recorder.records is not None:
             raise RuntimeError("A Recording is already active; recordings do not nest.")
-        Recording.records = self.calls
+        _recorder.records = self.calls
         return self.calls
 
     def __exit__(self, *exc):
-        Recording.records = None
+        _recorder.records = None
         return False
 
 
@@ -331,7 +337,7 @@ class Function:
             if not isinstance(t, Tensor):
                 inputs = as_tensors(inputs)
                 break
-        records = Recording.records
+        records = _recorder.records
         if records is not None:
             config = dict(self.__dict__)  # the constructor's state, before forward adds to it
         ys = self.forward(*map(_data_of, inputs))

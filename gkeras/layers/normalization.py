@@ -5,6 +5,7 @@ import numpy as np
 from gkeras import constraints, initializers, ops, regularizers
 from gkeras.autodiff import no_grad
 from gkeras.layers.layer import InputSpec, Layer
+from gkeras.ops.nn import update_moving_average
 
 
 def _normalize_axes(axis, ndim, layer_name):
@@ -177,6 +178,8 @@ class BatchNormalization(_Normalization):
         beta = self._broadcast(self.beta) if self.beta is not None else self._zero
         return gamma, beta
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs, training=False):
         gamma, beta = self._gamma_beta()
         if not (training and self.trainable):
@@ -197,13 +200,10 @@ class BatchNormalization(_Normalization):
         return y
 
     def _update_moving_statistics(self, mean, variance):
-        # a direct in-place update of non-trainable state: no gradient flows through it
-        keep = self.momentum
+        # an in-place update of non-trainable state, as an op so replayed steps repeat it
         with no_grad():
-            for moving, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
-                batch = ops.reshape(batch, moving.shape)
-                moving.assign(ops.add(ops.multiply(moving, keep),
-                                      ops.multiply(batch, 1.0 - keep)))
+            update_moving_average(self.moving_mean, mean, self.momentum)
+            update_moving_average(self.moving_variance, variance, self.momentum)
 
     def get_config(self):
         config = super().get_config()

@@ -40,6 +40,8 @@ class Dropout(Layer):
         self.seed = seed
         self.seed_generator = grandom.SeedGenerator(seed)
 
+    _traceable_call = True  # the mask is drawn in the op's forward (see Layer._traceable_call)
+
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs

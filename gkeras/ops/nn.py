@@ -92,12 +92,55 @@ def dense(x, kernel, bias=None, activation="linear", alpha=0.0):
     return reshape(y, x_shape[:-1] + (k_shape[1],))
 
 
+# ------------------------------------------------------------------ moving averages
+class MovingAverageUpdate(Function):
+    """Updates a non-trainable variable in place: `v = v * momentum + value * (1 - momentum)`.
+
+    A Function rather than code in the layer so that a replayed training step
+    (`gkeras.training.traced_step`) repeats the update. No gradient flows through it.
+    """
+
+    def __init__(self, variable, momentum):
+        self.variable, self.momentum = variable, momentum
+
+    def forward(self, value):
+        data = self.variable.data
+        data *= data.dtype.type(self.momentum)
+        data += value.reshape(data.shape) * data.dtype.type(1.0 - self.momentum)
+        return data
+
+    def backward(self, gy):
+        return None
+
+
+def update_moving_average(variable, value, momentum):
+    """`variable = variable * momentum + value * (1 - momentum)`, in place (BatchNormalization's
+    moving statistics). `value` must hold as many entries as the variable."""
+    value = as_tensor(value)
+    if value.size != variable.size:
+        raise ValueError(
+            f"update_moving_average: a value of shape {value.shape} cannot update variable "
+            f"'{variable.path}' of shape {variable.shape}."
+        )
+    MovingAverageUpdate(variable, momentum)(value)
+    return variable
+
+
 # ------------------------------------------------------------------------ dropout
 class DropoutFunction(Function):
-    def __init__(self, mask):
-        self.mask = mask
+    """`x * mask / keep` with a fresh random mask drawn in `forward`, so that a replayed
+    training step (`gkeras.training.traced_step`) draws a new one for every batch."""
+
+    def __init__(self, keep, noise_shape, seed):
+        self.keep, self.noise_shape, self.seed = keep, noise_shape, seed
 
     def forward(self, x):
+        from gkeras import random as grandom
+
+        shape = x.shape if self.noise_shape is None else tuple(
+            d if d is not None else x.shape[i] for i, d in enumerate(self.noise_shape))
+        uniform = grandom.uniform_array(shape, x.dtype, backend_of(x), self.seed)
+        self.mask = (uniform < self.keep).astype(x.dtype) / x.dtype.type(self.keep)
         return x * self.mask
 
     def backward(self, gy):
@@ -122,17 +165,8 @@ def dropout(x, rate, noise_shape=None, seed=None):
     x = as_tensor(x)
     if rate == 0:
         return x
-    from gkeras import random as grandom
-
-    keep = 1.0 - rate
-    shape = (
-        x.shape
-        if noise_shape is None
-        else tuple(d if d is not None else x.shape[i] for i, d in enumerate(noise_shape))
-    )
-    uniform = grandom.uniform_array(shape, x.dtype, backend_of(x.data), seed)
-    mask = (uniform < keep).astype(x.dtype) / x.dtype.type(keep)
-    return DropoutFunction(mask)(x)
+    noise_shape = None if noise_shape is None else tuple(noise_shape)
+    return DropoutFunction(1.0 - rate, noise_shape, seed)(x)
 
 
 # ------------------------------------------------------------------ normalisation

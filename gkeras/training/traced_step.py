@@ -12,10 +12,11 @@ eager step's, so the numbers are too.
 Replay is used only where it cannot change the result:
 
 - the model is a `Sequential` or functional model whose layers all declare a traceable `call`
-  (`_traceable_call = True`: its only effect is the Functions it calls -- Dense, convolutions,
-  pooling, reshaping, merging -- unlike Dropout's random masks, BatchNormalization's moving
-  statistics or a user's layer), with built-in losses and weight regularizers, and no
-  activity regularizers, masks, distribution strategy or overridden step methods;
+  (`_traceable_call = True`: everything the call does happens in the Functions it calls, so
+  replaying them repeats it -- Dropout draws its mask in its op's forward, BatchNormalization
+  updates its moving statistics through an op -- unlike a user's layer that may draw noise or
+  keep state in Python), with built-in losses and weight regularizers, and no activity
+  regularizers, masks, distribution strategy or overridden step methods;
 - both recordings agree on every Function's type, constructor state (a Function keeping a
   random mask or a copy of the labels would differ between batches), wiring and constants;
 - every batch array reaches the graph unchanged, so the next batch can be put in its place.
@@ -191,6 +192,8 @@ def _arrays_in(config):
     """The arrays among a Function's constructor attributes (one level into sequences)."""
     for value in config.values():
         for item in value if isinstance(value, (list, tuple)) else (value,):
+            if isinstance(item, Variable):
+                continue  # model state (a moving average's target), not batch data
             if hasattr(item, "shape") and hasattr(item, "ndim") and hasattr(item, "dtype"):
                 yield item
 

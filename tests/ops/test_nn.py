@@ -9,6 +9,7 @@ from helpers import assert_close, check_gradients, to_host
 from gkeras import ops
 from gkeras.autodiff import Tensor, Variable
 from gkeras.backend.numpy_backend import DENSE_ACTIVATIONS
+from gkeras.ops.nn import update_moving_average
 
 _erf = np.vectorize(math.erf)
 DENSE_REFS = {
@@ -416,3 +417,14 @@ def test_dense_without_grad_records_no_graph(bk, rng):
         y = ops.dense(x, W, activation="tanh")
     assert y.creator is None and not y.requires_grad
     assert_close(y, np.tanh(x.numpy() @ W.numpy()), rtol=1e-12)
+
+
+def test_update_moving_average_writes_in_place(bk, rng):
+    start, value = rng.standard_normal(4), rng.standard_normal((1, 4))
+    variable = Variable(bk.asarray(start.copy()))
+    storage = variable.data
+    update_moving_average(variable, Tensor(bk.asarray(value)), 0.9)
+    assert variable.data is storage  # in place: views and optimizer slots stay valid
+    np.testing.assert_allclose(to_host(variable.data), start * 0.9 + value[0] * 0.1, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"a value of shape \(3,\) cannot update variable"):
+        update_moving_average(variable, Tensor(bk.asarray(np.ones(3))), 0.9)

@@ -12,9 +12,8 @@ import pytest
 
 import gkeras as keras
 from gkeras import layers, ops
-from gkeras.autodiff import Tensor
+from gkeras.autodiff import Function, Tensor
 from gkeras.autodiff.core import Recording
-from gkeras.ops.nn import DropoutFunction
 from gkeras.training import traced_step
 
 
@@ -32,15 +31,27 @@ def replays(monkeypatch):
     return count
 
 
+class Noisy(layers.Layer):
+    """A user layer that draws noise outside any op: it must never be replayed."""
+
+    def __init__(self):
+        super().__init__(name="GaussianNoise")
+
+    def call(self, inputs, training=False):
+        noise = np.random.default_rng().standard_normal(inputs.shape).astype("float32")
+        return ops.add(inputs, noise) if training else inputs
+
+
 def mlp():
     return keras.Sequential([keras.Input((6,)), layers.Dense(8, activation="relu"),
-                             layers.Dense(8, activation="tanh"),
+                             layers.Dropout(0.25), layers.Dense(8, activation="tanh"),
                              layers.Dense(1, activation="sigmoid")])
 
 
 def convnet():
     return keras.Sequential([keras.Input((9, 9, 2)), layers.Conv2D(4, 3, activation="relu"),
-                             layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(5)])
+                             layers.BatchNormalization(), layers.MaxPooling2D(2),
+                             layers.Flatten(), layers.Dense(5)])
 
 
 def two_heads():
@@ -132,11 +143,8 @@ def test_trainable_changes_between_fits_are_traced_again(replays):
 
 def test_ineligible_models_train_eagerly_and_say_why(replays):
     cases = {
-        "Dropout": lambda: keras.Sequential([keras.Input((6,)), layers.Dense(4),
-                                             layers.Dropout(0.5), layers.Dense(1)]),
-        "BatchNormalization": lambda: keras.Sequential([keras.Input((6,)), layers.Dense(4),
-                                                        layers.BatchNormalization(),
-                                                        layers.Dense(1)]),
+        "GaussianNoise": lambda: keras.Sequential([keras.Input((6,)), layers.Dense(4),
+                                                   Noisy(), layers.Dense(1)]),
         "activity regularizer": lambda: keras.Sequential([
             keras.Input((6,)), layers.Dense(1, activity_regularizer="l2")]),
     }
@@ -175,14 +183,27 @@ def test_a_batch_array_copied_outside_the_graph_is_never_replayed(replays):
     assert_same_training(eager, auto)
 
 
+class Masked(Function):
+    """Keeps a batch-shaped array from its caller, as a careless op might."""
+
+    def __init__(self, mask):
+        self.mask = mask
+
+    def forward(self, x):
+        return x * self.mask
+
+    def backward(self, gy):
+        return gy * self.mask
+
+
 def test_the_trace_flags_functions_that_keep_batch_arrays():
     x = Tensor(np.ones((4, 3), np.float32))
     mask = np.ones((4, 3), np.float32)
     with Recording() as calls:
-        y = ops.multiply(DropoutFunction(mask)(x), 2.0)
+        y = ops.multiply(Masked(mask)(x), 2.0)
         total = ops.sum(y)
     trace = traced_step._Trace(calls, [x.data], (total, [], [], [y], [], y), ((), (), ()))
-    assert trace.problem == "DropoutFunction keeps a batch-shaped array"
+    assert trace.problem == "Masked keeps a batch-shaped array"
 
 
 def test_replayed_steps_still_check_the_labels():
@@ -200,9 +221,9 @@ def test_replayed_steps_still_check_the_labels():
 def test_a_layer_added_after_training_is_checked_again():
     model, _ = train("mlp", "auto", epochs=2)
     assert model._traced_steps.blocker is None
-    model.add(layers.Dropout(0.3))
+    model.add(Noisy())
     model.fit(*data("mlp"), batch_size=16, epochs=1, verbose=0)
-    assert "Dropout" in model._traced_steps.blocker
+    assert "GaussianNoise" in model._traced_steps.blocker
 
 
 def test_traceable_calls_must_be_declared_by_the_class_that_defines_call():
@@ -236,3 +257,17 @@ def test_a_copy_that_happens_to_repeat_is_still_never_replayed(replays):
         runs.append((model, history.history))
     assert replays["n"] == 0
     assert_same_training(*runs)
+
+
+def test_a_recording_sees_only_its_own_thread():
+    import threading
+
+    x = Tensor(np.ones(3, np.float32))
+    with Recording() as calls:
+        worker = threading.Thread(target=lambda: ops.multiply(x, 3.0))
+        worker.start()
+        worker.join()
+        ops.multiply(x, 2.0)
+    assert len(calls) == 1 and calls[0][2][1].data == 2.0
+    with Recording(), pytest.raises(RuntimeError, match="do not nest"), Recording():
+        pass
