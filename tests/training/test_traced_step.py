@@ -271,3 +271,39 @@ def test_a_recording_sees_only_its_own_thread():
     assert len(calls) == 1 and calls[0][2][1].data == 2.0
     with Recording(), pytest.raises(RuntimeError, match="do not nest"), Recording():
         pass
+
+
+@pytest.mark.parametrize("weighting", ["sample_weight", "class_weight", "loss_weights"])
+def test_weighted_training_replays_and_equals_eager(weighting, replays):
+    x, y = data("mlp")
+    fit_kwargs, compile_kwargs, kind = {}, {}, "mlp"
+    if weighting == "sample_weight":
+        fit_kwargs["sample_weight"] = np.random.default_rng(2).random(len(x)).astype("float32")
+    elif weighting == "class_weight":
+        fit_kwargs["class_weight"] = {0: 0.3, 1: 2.0}
+    else:
+        kind, compile_kwargs["loss_weights"] = "two_heads", {"a": 0.2, "b": 3.0}
+    eager = train(kind, False, fit_kwargs=fit_kwargs, **compile_kwargs)
+    auto = train(kind, "auto", fit_kwargs=fit_kwargs, **compile_kwargs)
+    assert replays["n"] > 0
+    assert_same_training(eager, auto)
+
+
+def test_two_input_functional_model_with_validation_replays(replays):
+    def build():
+        a, b = keras.Input((6,), name="a"), keras.Input((3,), name="b")
+        h = layers.Concatenate()([layers.Dense(5, activation="relu")(a), b])
+        return keras.Model([a, b], layers.Dense(1, activation="sigmoid")(h))
+
+    x, y = data("mlp")
+    extra = np.random.default_rng(4).standard_normal((len(x), 3)).astype("float32")
+    runs = []
+    for jit in (False, "auto"):
+        keras.utils.set_random_seed(1)
+        model = build()
+        model.compile("adam", "binary_crossentropy", metrics=["accuracy"], jit_compile=jit)
+        history = model.fit({"a": x, "b": extra}, y, batch_size=16, epochs=4,
+                            validation_split=0.2, verbose=0)
+        runs.append((model, history.history))
+    assert replays["n"] > 0
+    assert_same_training(*runs)
