@@ -26,27 +26,30 @@ class _GradMode:
 
 class _Recorder(threading.local):
     records = None  # per thread: a data worker's ops never land in the training step's trace
+    literals = None
 
 
 _recorder = _Recorder()
 
 
 class Recording:
-    """While entered, every Function call of this thread is appended to the list it returns,
-    as `(function, constructor state, inputs, outputs)`: the trace of a training step that
+    """While entered, every Function call of this thread is appended to `calls` as
+    `(function, constructor state, inputs, outputs)`, and `literals` holds the ids of the
+    Tensors made from Python numbers for them (`x * 2`): the trace of a training step that
     `gkeras.training.traced_step` replays. Costs one attribute check per call otherwise."""
 
     def __init__(self):
         self.calls = []
+        self.literals = set()
 
     def __enter__(self):
         if _recorder.records is not None:
             raise RuntimeError("A Recording is already active; recordings do not nest.")
-        _recorder.records = self.calls
-        return self.calls
+        _recorder.records, _recorder.literals = self.calls, self.literals
+        return self
 
     def __exit__(self, *exc):
-        _recorder.records = None
+        _recorder.records = _recorder.literals = None
         return False
 
 
@@ -418,6 +421,8 @@ def as_tensors(values):
             if isinstance(value, float) and dtype.kind not in "fc":
                 dtype = backend_module.floatx()
             out.append(Tensor(bk.xp.asarray(value, dtype=dtype)))
+            if _recorder.literals is not None:
+                _recorder.literals.add(id(out[-1]))
         else:
             out.append(Tensor(to_array(value, bk)))
     return out

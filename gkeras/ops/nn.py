@@ -17,7 +17,7 @@ from gkeras.ops.conv import (  # noqa: F401  (re-exported: they used to live her
     conv2d,
     max_pool2d,
 )
-from gkeras.ops.shape import reshape, take
+from gkeras.ops.shape import cast, reshape, take
 
 
 # -------------------------------------------------------------------------- dense
@@ -441,14 +441,13 @@ def softmax_cross_entropy(logits, labels, axis=-1):
         )
     classes = logits.shape[-1]
     flat_logits = logits if logits.ndim == 2 else reshape(logits, (-1, classes))
-    flat_labels = label_data
-    if flat_labels.ndim != (1 if sparse else 2):
-        flat_labels = label_data.reshape(-1) if sparse else label_data.reshape(-1, classes)
-    if not sparse:
-        flat_labels = flat_labels.astype(logits.dtype, copy=False)
-    # the labels' own Tensor when they pass unchanged, so a traced step sees the batch array
-    if not (isinstance(labels, Tensor) and flat_labels is label_data):
-        labels = Tensor(flat_labels)
+    # reshaped and cast by ops, so a replayed training step redoes both for every batch
+    labels = labels if isinstance(labels, Tensor) and labels.data is label_data else Tensor(
+        label_data)
+    if label_data.ndim != (1 if sparse else 2):
+        labels = reshape(labels, (-1,) if sparse else (-1, classes))
+    if not sparse and label_data.dtype != logits.dtype:
+        labels = cast(labels, logits.dtype)
     loss = SoftmaxCrossEntropy()(flat_logits, labels)
     return loss if logits.ndim == 2 else reshape(loss, lead)
 

@@ -3,11 +3,11 @@
 A training step of a plain model does the same work for every batch of the same shapes: the
 same Functions, in the same order, on the same weights. `TracedSteps` records the Functions of
 the forward and loss pass (`autodiff.Recording`) on two batches of one shape and, when both
-recordings agree, replays the second one for every later batch of that shape: each recorded
-Function's `forward` runs again on the new arrays, in recorded order, and the kept graph's
-`backward` runs again. The layers' Python code, argument checks and the creation of Tensors,
-Functions and graph links (most of a small model's step) are skipped; the arithmetic is the
-eager step's, so the numbers are too.
+recordings agree, replays the second one for every later batch of that shape within the same
+`fit` (or series of `train_on_batch` calls): each recorded Function's `forward` runs again on
+the new arrays, in recorded order, and the kept graph's `backward` runs again. The layers'
+Python code, argument checks and the creation of Tensors, Functions and graph links (most of a
+small model's step) are skipped; the arithmetic is the eager step's, so the numbers are too.
 
 Replay is used only where it cannot change the result:
 
@@ -15,37 +15,59 @@ Replay is used only where it cannot change the result:
   (`_traceable_call = True`: everything the call does happens in the Functions it calls, so
   replaying them repeats it -- Dropout draws its mask in its op's forward, BatchNormalization
   updates its moving statistics through an op -- unlike a user's layer that may draw noise or
-  keep state in Python), with built-in losses and weight regularizers, and no activity
-  regularizers, masks, distribution strategy or overridden step methods;
+  keep state in Python), leave the rest of `Layer`'s call path alone and use built-in
+  activations, with built-in losses and weight regularizers, and no activity regularizers,
+  added losses, masks, distribution strategy or overridden step methods;
 - both recordings agree on every Function's type, constructor state (a Function keeping a
   random mask or a copy of the labels would differ between batches), wiring and constants;
-- every batch array reaches the graph unchanged, so the next batch can be put in its place.
+  the only constants allowed are the Python numbers of the ops (`x * 2`) and arrays the model
+  itself holds (the same object in both recordings), never an array computed from the batch;
+- every batch array reaches the graph unchanged (not as a copy or a view made outside the
+  ops), so the next batch can be put in its place.
 
-Anything else trains eagerly. `compile(jit_compile=False)` turns replay off.
+Like Keras's compiled train function, a recording reflects the model as it was: `fit` starts
+afresh on every call (a layer setting changed between two `fit` calls is seen), and a change
+of the layers, of the trainable weights or of a `trainable` flag is seen at once; other
+settings changed while a `fit` runs (by a callback) or between `train_on_batch` calls take
+effect at the next `fit` or `compile`. Anything else trains eagerly. `compile(jit_compile=False)`
+or `run_eagerly=True` turns replay off.
 """
+
+import types
 
 import numpy as np
 
 from gkeras.autodiff import Tensor, Variable
 from gkeras.autodiff.core import Recording
-from gkeras.layers.node import flatten
 
 # Batch signatures (shapes, dtypes, structure) kept per model: the full batch and a ragged
 # last one are the usual two.
 MAX_SIGNATURES = 4
 # Recordings of one signature that may disagree before that signature trains eagerly for good.
 MAX_TRACES = 3
+# What `Layer.__call__` runs around `call`: a layer class must inherit all of it from gkeras.
+_CALL_PATH = ("__call__", "_general_call", "_eager_call", "_autocast", "compute_mask",
+              "_penalize_activity")
+
+
+def _owner(cls, name):
+    return next((c for c in cls.__mro__ if name in c.__dict__), None)
 
 
 def _owner_declares(cls, method, flag):
     """Whether the class that defines `method` for `cls` sets `flag` itself (a subclass that
     overrides the method does not inherit the promise)."""
-    owner = next((c for c in cls.__mro__ if method in c.__dict__), None)
+    owner = _owner(cls, method)
     return owner is not None and owner.__dict__.get(flag, False)
 
 
-def _from_gkeras(obj):
-    return type(obj).__module__.startswith("gkeras.")
+def _is_gkeras(value):
+    """Whether `value` (a function, or an object by its class) comes from gkeras itself."""
+    if isinstance(value, (types.FunctionType, types.BuiltinFunctionType)):
+        module = value.__module__
+    else:
+        module = type(value).__module__
+    return (module or "").startswith("gkeras.")
 
 
 def replay_blocker(model):
@@ -59,47 +81,57 @@ def replay_blocker(model):
     if model._distribution is not None:
         return "a distribution strategy is active"
     for layer in model._all_layers():
-        if not _owner_declares(type(layer), "call", "_traceable_call"):
-            return f"layer '{layer.name}' ({type(layer).__name__}) is not traceable"
+        kind = type(layer)
+        if not _owner_declares(kind, "call", "_traceable_call"):
+            return f"layer '{layer.name}' ({kind.__name__}) is not traceable"
+        for name in _CALL_PATH:
+            owner = _owner(kind, name)
+            if owner is not None and not owner.__module__.startswith("gkeras."):
+                return f"layer '{layer.name}' ({kind.__name__}) overrides {name}"
         if getattr(layer, "activity_regularizer", None) is not None:
             return f"layer '{layer.name}' has an activity regularizer"
+        activation = getattr(layer, "activation", None)
+        if activation is not None and not _is_gkeras(activation):
+            return f"layer '{layer.name}' has a user activation"
     for loss in model._compiled_loss.losses:
         if loss is None:
             continue
         fn = getattr(loss, "fn", None)
-        if not _from_gkeras(loss) or (fn is not None and not
-                                      getattr(fn, "__module__", "").startswith("gkeras.")):
+        if not _is_gkeras(loss) or (fn is not None and not _is_gkeras(fn)):
             return f"loss {getattr(loss, 'name', loss)!r} is not a built-in loss"
     for variable in model._step_state()[1]:
-        if not _from_gkeras(variable.regularizer):
+        if not _is_gkeras(variable.regularizer):
             return f"variable '{variable.name}' has a custom regularizer"
     return None
 
 
-def _signature(x, y, sample_weight):
-    """A hashable key of the batch: its nesting and every array's shape and dtype."""
-
-    def describe(value):
-        if isinstance(value, dict):
-            return ("dict",) + tuple((k, describe(value[k])) for k in sorted(value))
-        if isinstance(value, (list, tuple)):
-            return ("seq",) + tuple(describe(v) for v in value)
-        if value is None:
-            return None
-        data = value.data if isinstance(value, Tensor) else value
-        return (tuple(data.shape), data.dtype.str, type(data).__name__)
-
-    return describe((x, y, sample_weight))
+def _walk(value, arrays):
+    """Describes the batch `value` (nesting, every array's shape, dtype and array type) and
+    appends its arrays to `arrays` in the same order, dict entries by sorted key."""
+    if isinstance(value, dict):
+        return ("dict",) + tuple((k, _walk(value[k], arrays)) for k in sorted(value, key=str))
+    if isinstance(value, (list, tuple)):
+        return ("seq",) + tuple(_walk(v, arrays) for v in value)
+    if value is None:
+        return None
+    data = value.data if isinstance(value, Tensor) else value
+    arrays.append(data)
+    kind = type(data)
+    return (tuple(data.shape), data.dtype.str, f"{kind.__module__}.{kind.__qualname__}")
 
 
 def _same(a, b):
-    """Equality for recorded constructor state and constants (arrays by value)."""
+    """Exact equality of recorded constructor state and constants (arrays bit for bit)."""
     if a is b:
         return True
     if type(a) is not type(b):
         return False
-    if hasattr(a, "shape") and hasattr(a, "dtype"):
-        return a.shape == b.shape and a.dtype == b.dtype and bool((a == b).all())
+    if isinstance(a, Variable):
+        return False  # different variables, whatever their values
+    if hasattr(a, "shape") and hasattr(a, "dtype") and hasattr(a, "tobytes"):
+        return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    if isinstance(a, float):
+        return a.hex() == b.hex()  # tells -0.0 from 0.0; a NaN equals itself
     if isinstance(a, (list, tuple)):
         return len(a) == len(b) and all(_same(u, v) for u, v in zip(a, b))
     if isinstance(a, dict):
@@ -110,22 +142,62 @@ def _same(a, b):
         return False
 
 
+def _arrays_in(value):
+    """The arrays anywhere in a Function's constructor state (model variables excepted)."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _arrays_in(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _arrays_in(item)
+    elif isinstance(value, Variable):
+        return  # model state (a moving average's target), not batch data
+    elif hasattr(value, "shape") and hasattr(value, "ndim") and hasattr(value, "dtype"):
+        yield value.data if isinstance(value, Tensor) else value
+
+
+def _memory_owner(array):
+    """The array that owns `array`'s memory, through any chain of views."""
+    while getattr(array, "base", None) is not None:
+        array = array.base
+    return array
+
+
+def _fingerprint(model):
+    """What a recording depends on beyond its own Functions: the layers, their `trainable`
+    flags and the trainable and regularised variables (held, so no id is ever reused)."""
+    variables, regularized, layers = model._step_state()
+    return (tuple(variables), tuple(regularized), tuple(layers),
+            tuple(bool(layer.trainable) for layer in layers))
+
+
+def _same_fingerprint(a, b):
+    if a is None or b is None:
+        return a is b
+    return all(len(u) == len(v) and all(x is y for x, y in zip(u, v)) for u, v in zip(a, b))
+
+
 class _Trace:
     """One recorded forward and loss pass, summarised for comparison and replay."""
 
-    def __init__(self, calls, feeds, result, fingerprint):
+    def __init__(self, recording, feeds, result, fingerprint):
+        calls = recording.calls
         self.calls = [(fn, inputs, outputs) for fn, _, inputs, outputs in calls]
         self.configs = [config for _, config, _, _ in calls]
         self.fingerprint = fingerprint
+        self.problem = None
         feed_index = {id(array): k for k, array in enumerate(feeds)}
         batch = feeds[0].shape[0] if feeds and feeds[0].ndim else None
         produced = {}
         for i, (_, _, outputs) in enumerate(self.calls):
             for j, out in enumerate(outputs):
                 produced[id(out)] = (i, j)
-        self.problem = None
+        # memory a constant must not share: the batch's and every recorded output's
+        live = {id(_memory_owner(a)) for a in feeds}
+        live |= {id(_memory_owner(out.data)) for _, _, outputs in self.calls for out in outputs}
         self.wiring, self.constants, self.feed_leaves = [], [], []
-        for fn, inputs, outputs in self.calls:
+        for (fn, inputs, outputs), config in zip(self.calls, self.configs):
+            name = type(fn).__name__
             wires = []
             for t in inputs:
                 if id(t) in produced:
@@ -136,15 +208,17 @@ class _Trace:
                     wires.append(("feed", feed_index[id(t.data)]))
                     self.feed_leaves.append((t, feed_index[id(t.data)]))
                 else:
+                    literal = id(t) in recording.literals
                     wires.append(("const", len(self.constants)))
-                    self.constants.append(t.data)
-                    if t.data.ndim and t.data.shape[0] == batch:
-                        # batch-shaped but not a batch array: most likely a copy of one
-                        self._flag(f"{type(fn).__name__} reads a batch-shaped constant")
+                    self.constants.append((literal, t.data if literal else t))
+                    if id(_memory_owner(t.data)) in live:
+                        self._flag(f"{name} reads a view of the batch or of a result")
+                    elif not literal and t.data.ndim and t.data.shape[0] == batch:
+                        self._flag(f"{name} reads a batch-shaped constant")
             self.wiring.append((type(fn), tuple(wires), len(outputs)))
-            for value in _arrays_in(self.configs[len(self.wiring) - 1]):
-                if id(value) in feed_index or (value.ndim and value.shape[0] == batch):
-                    self._flag(f"{type(fn).__name__} keeps a batch-shaped array")
+            for value in _arrays_in(config):
+                if id(_memory_owner(value)) in live or (value.ndim and value.shape[0] == batch):
+                    self._flag(f"{name} keeps a batch-shaped array")
             if any(t._keras_mask is not None for t in (*inputs, *outputs)):
                 self._flag("a tensor carries a mask")
         total, per_output, _, preds, _, y_pred = result
@@ -157,12 +231,17 @@ class _Trace:
         self.problem = self.problem or problem  # the first one found
 
     def same_as(self, other):
-        """Whether two recordings of one signature did the same computation."""
-        return (self.wiring == other.wiring and self.result_keys == other.result_keys
-                and self.fingerprint == other.fingerprint
-                and len(self.constants) == len(other.constants)
-                and all(_same(a, b) for a, b in zip(self.constants, other.constants))
-                and all(_same(a, b) for a, b in zip(self.configs, other.configs)))
+        """Whether two recordings of one signature did the same computation: the same
+        Functions, wiring and constructor state, the same literal numbers, and constants that
+        are the very same model-held Tensors."""
+        if (self.wiring != other.wiring or self.result_keys != other.result_keys
+                or not _same_fingerprint(self.fingerprint, other.fingerprint)
+                or len(self.constants) != len(other.constants)):
+            return False
+        for (literal, a), (literal_b, b) in zip(self.constants, other.constants):
+            if literal != literal_b or not (_same(a, b) if literal else a is b):
+                return False
+        return all(_same(a, b) for a, b in zip(self.configs, other.configs))
 
     def forget_graph(self):
         """Keeps only what `same_as` compares: this recording will not be replayed."""
@@ -188,19 +267,13 @@ class _Trace:
                     out.data = np.asarray(value) if isinstance(value, np.generic) else value
 
 
-def _arrays_in(config):
-    """The arrays among a Function's constructor attributes (one level into sequences)."""
-    for value in config.values():
-        for item in value if isinstance(value, (list, tuple)) else (value,):
-            if isinstance(item, Variable):
-                continue  # model state (a moving average's target), not batch data
-            if hasattr(item, "shape") and hasattr(item, "ndim") and hasattr(item, "dtype"):
-                yield item
+class _SignatureState:
+    """The recordings of one batch signature: how many, the last one, the replayed one."""
 
-
-def _fingerprint(variables, regularized, layers):
-    """Identifies the layers and the trainable and regularised variables a step works on."""
-    return (tuple(map(id, variables)), tuple(map(id, regularized)), tuple(map(id, layers)))
+    def __init__(self):
+        self.traces = 0
+        self.last = None
+        self.replayable = None
 
 
 class TracedSteps:
@@ -213,49 +286,58 @@ class TracedSteps:
 
     @property
     def blocker(self):
-        """Why this model trains eagerly (`None` while replay is possible or not yet known)."""
+        """Why this model's last check found it must train eagerly (`None`: it may replay,
+        or it was not checked yet)."""
         return self._blocker
+
+    def reset(self):
+        """Forgets every recording and frees the graphs kept for replay (at the start and end
+        of every `fit`: settings changed in between are seen, and no memory stays held)."""
+        for state in self._states.values():
+            if state.replayable is not None:
+                state.replayable.release()
+        self._states = {}
+        self._checked = None  # check the model again (`blocker` keeps the last finding)
 
     def loss_and_outputs(self, model, x, y, sample_weight):
         """`model._loss_and_outputs(x, y, sample_weight, True)`, replayed when it can be.
 
         Returns `(result, retain_graph)`; `retain_graph` says the graph is kept for replay,
-        so `backward` must not free it.
+        so `backward` must not free it and the results are overwritten by the next replay.
         """
+        def eager():
+            return model._loss_and_outputs(x, y, sample_weight, True), False
+
         if model._compiled_loss is None or not model.built:
-            # the first step builds the model (and its loss): the weights are not all there yet
-            return model._loss_and_outputs(x, y, sample_weight, True), False
-        variables, regularized, layers = model._step_state()
-        fingerprint = _fingerprint(variables, regularized, layers)
-        if fingerprint != self._checked:
-            # first step, or the layers / trainable weights changed: check again
+            return eager()  # the first step builds the model (and its loss)
+        fingerprint = _fingerprint(model)
+        if not _same_fingerprint(fingerprint, self._checked):
+            # first step, or the layers, trainable flags or weights changed: check again
             self._blocker, self._checked = replay_blocker(model), fingerprint
-        if self._blocker is not None or fingerprint != self._checked:
-            return model._loss_and_outputs(x, y, sample_weight, True), False
-        signature = _signature(x, y, sample_weight)
+        if self._blocker is not None or any(layer._added_losses for layer in fingerprint[2]):
+            return eager()
+        feeds = []
+        signature = _walk((x, y, sample_weight), feeds)
         state = self._states.get(signature)
         if state is None:
             if len(self._states) >= MAX_SIGNATURES:
-                return model._loss_and_outputs(x, y, sample_weight, True), False
+                return eager()
             state = self._states[signature] = _SignatureState()
-        feeds = [t.data if isinstance(t, Tensor) else t
-                 for t in flatten((x, y, sample_weight)) if t is not None]
         trace = state.replayable
         if trace is not None:
-            if trace.fingerprint == fingerprint:
+            if _same_fingerprint(trace.fingerprint, fingerprint):
                 trace.replay(feeds)
                 targets = model._targets_per_output(y, trace.y_pred)
                 weights = model._weights_per_output(sample_weight, len(trace.preds))
                 return (trace.total, trace.per_output, targets, trace.preds, weights,
                         trace.y_pred), True
             trace.release()  # the layers or trainable variables changed since the recording
-            state.replayable = None
-            state.traces = 0
+            state.replayable, state.traces = None, 0
         if state.traces >= MAX_TRACES:
-            return model._loss_and_outputs(x, y, sample_weight, True), False
-        with Recording() as calls:
+            return eager()
+        with Recording() as recording:
             result = model._loss_and_outputs(x, y, sample_weight, True)
-        trace = _Trace(calls, feeds, result, fingerprint)
+        trace = _Trace(recording, feeds, result, fingerprint)
         state.traces += 1
         previous, state.last = state.last, None
         if trace.problem is not None:
@@ -269,10 +351,9 @@ class TracedSteps:
         return result, False
 
 
-class _SignatureState:
-    """The recordings of one batch signature: how many, the last one, the replayed one."""
-
-    def __init__(self):
-        self.traces = 0
-        self.last = None
-        self.replayable = None
+def detached(t):
+    """A graph-free Tensor on the same array (keeping its mask): what a replayed step hands
+    to metrics, trackers and callers, as an eager step's freed graph would."""
+    out = Tensor(t.data)
+    out._keras_mask = t._keras_mask
+    return out

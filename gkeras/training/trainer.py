@@ -12,7 +12,7 @@ from gkeras.callbacks.callback import CallbackList
 from gkeras.layers.node import flatten, rank_adjusted_shape
 from gkeras.training import data_adapter as da
 from gkeras.training.compile_utils import CompiledLoss, CompiledMetrics
-from gkeras.training.traced_step import TracedSteps
+from gkeras.training.traced_step import TracedSteps, detached
 
 
 class Trainer:
@@ -230,6 +230,9 @@ class Trainer:
         for v in variables:
             v.grad = None
         total.backward(retain_graph=retain)
+        if retain:  # the kept graph's tensors are overwritten by the next replay
+            total, per_output = detached(total), [detached(t) for t in per_output]
+            preds = [detached(t) for t in preds]
         pairs = [(v.grad, v) for v in variables if v.grad is not None]
         for v in variables:
             v.grad = None
@@ -332,6 +335,8 @@ class Trainer:
         self._step_cache = None
         self._nonfinite_reported = False
         self._check_fit_inputs(train_data)
+        if self._traced_steps is not None:
+            self._traced_steps.reset()  # record afresh: settings may have changed since
         logs = {}
         try:
             cb.on_train_begin()
@@ -360,6 +365,8 @@ class Trainer:
             train_data.close()
             if val_data is not None:
                 val_data.close()
+            if self._traced_steps is not None:
+                self._traced_steps.reset()  # frees the graphs kept for replay
         return cb.history
 
     def _check_fit_inputs(self, adapter):

@@ -199,23 +199,21 @@ class Masked(Function):
 def test_the_trace_flags_functions_that_keep_batch_arrays():
     x = Tensor(np.ones((4, 3), np.float32))
     mask = np.ones((4, 3), np.float32)
-    with Recording() as calls:
+    with Recording() as recording:
         y = ops.multiply(Masked(mask)(x), 2.0)
         total = ops.sum(y)
-    trace = traced_step._Trace(calls, [x.data], (total, [], [], [y], [], y), ((), (), ()))
+    trace = traced_step._Trace(recording, [x.data], (total, [], [], [y], [], y), None)
     assert trace.problem == "Masked keeps a batch-shaped array"
 
 
-def test_replayed_steps_still_check_the_labels():
+def test_replayed_steps_still_check_the_labels(replays):
     model = convnet()
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     x, y = data("convnet", n=96)
-    model.fit(x, y, batch_size=16, epochs=1, verbose=0)  # six steps: the later ones replayed
-    assert any(state.replayable for state in model._traced_steps._states.values())
-    y_bad = y.copy()
-    y_bad[-1] = 7
+    y[-1] = 7  # out of range in the last of six batches: steps 3 to 6 are replayed
     with pytest.raises(ValueError, match="label value of 7 which is outside the valid range"):
-        model.fit(x, y_bad, batch_size=16, epochs=1, verbose=0, shuffle=False)
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    assert replays["n"] == 4
 
 
 def test_a_layer_added_after_training_is_checked_again():
@@ -263,12 +261,14 @@ def test_a_recording_sees_only_its_own_thread():
     import threading
 
     x = Tensor(np.ones(3, np.float32))
-    with Recording() as calls:
+    with Recording() as recording:
         worker = threading.Thread(target=lambda: ops.multiply(x, 3.0))
         worker.start()
         worker.join()
         ops.multiply(x, 2.0)
+    calls = recording.calls
     assert len(calls) == 1 and calls[0][2][1].data == 2.0
+    assert recording.literals == {id(calls[0][2][1])}  # the 2.0, made for this thread's op
     with Recording(), pytest.raises(RuntimeError, match="do not nest"), Recording():
         pass
 
@@ -307,3 +307,156 @@ def test_two_input_functional_model_with_validation_replays(replays):
         runs.append((model, history.history))
     assert replays["n"] > 0
     assert_same_training(*runs)
+
+
+# ------------------------------------------------------- regressions found in review
+def same_runs(run):
+    """`run(jit_compile)` twice from one seed; returns both results."""
+    out = []
+    for jit in (False, "auto"):
+        keras.utils.set_random_seed(1)
+        out.append(run(jit))
+    return out
+
+
+@pytest.mark.parametrize("onehot", [False, True], ids=["sparse", "onehot"])
+def test_sequence_labels_reshaped_for_the_loss_follow_every_batch(onehot, replays):
+    """(batch, steps) labels are flattened for the fused loss: by an op, so replay redoes it;
+    the first two batches carry equal labels, which a stale copy would go on using."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 5, 3)).astype("float32")
+    y = rng.integers(0, 4, (64, 5))
+    y[16:32] = y[:16]
+    targets = np.eye(4, dtype="float32")[y] if onehot else y
+    loss_class = (keras.losses.CategoricalCrossentropy if onehot
+                  else keras.losses.SparseCategoricalCrossentropy)
+
+    def run(jit):
+        model = keras.Sequential([keras.Input((5, 3)), layers.Dense(8, activation="relu"),
+                                  layers.Dense(4)])
+        model.compile("adam", loss_class(from_logits=True), jit_compile=jit)
+        return model, model.fit(x, targets, batch_size=16, epochs=3, shuffle=False,
+                                verbose=0).history
+
+    a, b = same_runs(run)
+    assert replays["n"] > 0
+    assert_same_training(a, b)
+
+
+def test_a_number_computed_from_the_batch_is_never_replayed(replays):
+    """mean_with_sample_weight divides by the batch's weight sum, computed outside the ops:
+    a constant that is neither a Python number nor held by the model."""
+    x, y = data("mlp", n=64)
+    weights = np.random.default_rng(3).random(64).astype("float32")
+    weights[16:32] = weights[:16][::-1]  # equal sums in the first two batches
+
+    def run(jit):
+        model = mlp()
+        loss = keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight")
+        model.compile("adam", loss, jit_compile=jit)
+        return model, model.fit(x, y, sample_weight=weights, batch_size=16, epochs=3,
+                                shuffle=False, verbose=0).history
+
+    a, b = same_runs(run)
+    assert replays["n"] == 0
+    assert_same_training(a, b)
+
+
+def test_dict_inputs_in_another_key_order_feed_the_right_arrays(replays):
+    def build():
+        a, b = keras.Input((6,), name="a"), keras.Input((3,), name="b")
+        h = layers.Concatenate()([layers.Dense(4)(a), layers.Dense(4)(b)])
+        return keras.Model({"a": a, "b": b}, layers.Dense(1)(h))
+
+    rng = np.random.default_rng(2)
+    xa, xb = rng.standard_normal((8, 6)), rng.standard_normal((8, 3))
+    y = rng.standard_normal((8, 1))
+
+    def run(jit):
+        model = build()
+        model.compile("sgd", "mse", jit_compile=jit)
+        logs = [model.train_on_batch({"a": xa, "b": xb} if i < 3 else {"b": xb, "a": xa}, y)
+                for i in range(6)]
+        return model, logs
+
+    a, b = same_runs(run)
+    assert replays["n"] == 4
+    assert_same_training(a, b)
+
+
+def test_settings_changed_between_fits_are_seen(replays):
+    def run(jit):
+        model = mlp()
+        model.compile("adam", "binary_crossentropy", jit_compile=jit)
+        first = model.fit(*data("mlp"), batch_size=16, epochs=3, verbose=0).history
+        model.layers[1].rate = 0.0  # the Dropout layer
+        keras.config.set_epsilon(0.1)  # read by the loss's clipping
+        try:
+            second = model.fit(*data("mlp"), batch_size=16, epochs=3, verbose=0).history
+        finally:
+            keras.config.set_epsilon(1e-7)
+        return model, (first, second)
+
+    a, b = same_runs(run)
+    assert replays["n"] > 0
+    assert_same_training(a, b)
+
+
+def test_freezing_a_layer_without_weights_is_seen_at_once(replays):
+    """A BatchNormalization without gamma or beta has no trainable weight; freezing it (by a
+    callback, mid-fit) switches it to its moving statistics all the same."""
+    class Freeze(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.layers[1].trainable = False
+
+    def run(jit):
+        model = keras.Sequential([keras.Input((6,)), layers.Dense(8),
+                                  layers.BatchNormalization(center=False, scale=False),
+                                  layers.Dense(1, activation="sigmoid")])
+        model.compile("adam", "binary_crossentropy", jit_compile=jit)
+        return model, model.fit(*data("mlp"), batch_size=16, epochs=4, verbose=0,
+                                callbacks=[Freeze()]).history
+
+    a, b = same_runs(run)
+    assert replays["n"] > 0
+    assert_same_training(a, b)
+
+
+def test_user_activations_and_call_path_overrides_train_eagerly(replays):
+    class Ramp(layers.Dense):
+        def __call__(self, *args, **kwargs):
+            return super().__call__(*args, **kwargs)
+
+    builds = {
+        "has a user activation": lambda: keras.Sequential([
+            keras.Input((6,)), layers.Dense(4, activation=lambda z: ops.multiply(z, 0.5)),
+            layers.Dense(1)]),
+        "overrides __call__": lambda: keras.Sequential([keras.Input((6,)), Ramp(4),
+                                                         layers.Dense(1)]),
+    }
+    for reason, build in builds.items():
+        model, _ = train("mlp", "auto", epochs=2, build=build, loss="mse")
+        assert reason in model._traced_steps.blocker
+    assert replays["n"] == 0
+
+
+def test_metrics_and_returned_losses_do_not_see_the_kept_graph(replays):
+    """Metrics read the predictions as an eager step leaves them (its graph freed: a softmax
+    output's logits are gone), and each step's returned loss stays that step's."""
+    x = np.random.default_rng(6).standard_normal((64, 6)).astype("float32")
+    y = np.eye(3, dtype="float32")[np.random.default_rng(7).integers(0, 3, 64)]
+
+    def run(jit):
+        model = keras.Sequential([keras.Input((6,)), layers.Dense(3, activation="softmax")])
+        model.compile("adam", "mse", metrics=[keras.metrics.CategoricalCrossentropy()],
+                      jit_compile=jit)
+        history = model.fit(x, y, batch_size=16, epochs=3, verbose=0).history
+        returned = [model.train_step(Tensor(x[i:i + 16]), Tensor(y[i:i + 16]))
+                    for i in range(0, 64, 16)]
+        return model, (history, [float(t) for t in returned])
+
+    a, b = same_runs(run)
+    assert replays["n"] > 0
+    assert_same_training(a, b)
+    assert len(set(b[1][1])) == 4  # four different losses, not one overwritten tensor
