@@ -35,7 +35,8 @@ GKERAS_KEY = "gkeras_version"
 # itself writes members stored (1:1), and DEFLATE cannot exceed about 1032:1.
 _BOMB_FLOOR_BYTES = 1 << 30
 _MAX_EXPANSION = 100
-# Keras's defaults for the compile arguments gkeras accepts but does not use.
+# Keras's defaults for the compile arguments gkeras accepts but does not use (jit_compile:
+# whether training steps may be replayed, see gkeras.training.traced_step).
 _COMPILE_DEFAULTS = {"run_eagerly": False, "steps_per_execution": 1, "jit_compile": "auto"}
 
 
@@ -77,6 +78,7 @@ def compile_config(model):
     config.update(_COMPILE_DEFAULTS)
     if getattr(model, "run_eagerly", None) is not None:
         config["run_eagerly"] = bool(model.run_eagerly)
+    config["jit_compile"] = (model._compile_config or {}).get("jit_compile", "auto")
     return config
 
 
@@ -266,7 +268,7 @@ def _training_config(compile_cfg, filepath):
 
         optimizer = serialize_keras_object(optimizers.get(optimizer))
     training = {k: compile_cfg.get(k) for k in
-                ("loss", "metrics", "weighted_metrics", "loss_weights")}
+                ("loss", "metrics", "weighted_metrics", "loss_weights", "jit_compile")}
     training["optimizer_config"] = optimizer
     return training
 

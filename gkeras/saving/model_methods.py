@@ -1,4 +1,5 @@
-"""`SavingMixin`: the `save` / `save_weights` / `load_weights` methods of `Model`.
+"""`SavingMixin`: the `save` / `save_weights` / `load_weights` and compile-config methods of
+`Model`.
 
 Kept apart from `gkeras.models.model` so the model class stays small; the work is done by
 `gkeras.saving.model_io` (imported on first use, which keeps `import gkeras` light).
@@ -47,6 +48,28 @@ class SavingMixin:
         from gkeras.saving.model_io import save_weights
 
         save_weights(self, filepath, overwrite=overwrite, **kwargs)
+
+    def get_compile_config(self):
+        """The arguments `compile` was called with, serialized as Keras 3 gives them
+        (`optimizer`, `loss`, `metrics`, ...), or `None` when the model is not compiled.
+
+        `compile_from_config` takes the result, on this model or a fresh copy of it.
+        """
+        from gkeras.saving.keras_archive import compile_config
+
+        return compile_config(self)
+
+    def compile_from_config(self, config):
+        """Compiles the model with the arguments of `get_compile_config()` (also read from
+        Keras 3's `.keras` files): a fresh optimizer of the saved configuration.
+
+        Args:
+            config: the dict `get_compile_config()` returned.
+        """
+        from gkeras.saving import keras_archive, training_config
+
+        training = keras_archive._training_config(config, "compile_from_config")
+        training_config.compile_from_config(self, training)
 
     def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
         """Loads weights saved by `save_weights` or `save` (gkeras or Keras).

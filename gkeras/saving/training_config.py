@@ -170,9 +170,11 @@ def compile_from_config(model, training, custom_objects=None):
     metrics = _per_output_metrics(_metric(training.get("metrics"), custom_objects), model)
     weighted = _per_output_metrics(_metric(training.get("weighted_metrics"), custom_objects),
                                    model)
+    jit_compile = training.get("jit_compile")
     model.compile(optimizer=optimizer, loss=_loss(training.get("loss"), custom_objects),
                   metrics=metrics, weighted_metrics=weighted,
-                  loss_weights=training.get("loss_weights"))
+                  loss_weights=training.get("loss_weights"),
+                  jit_compile="auto" if jit_compile is None else jit_compile)
 
 
 # tf.keras 2 abbreviates slot names in optimizer weight names (`Adam/m/dense/kernel:0`)

@@ -310,6 +310,8 @@ class TracedSteps:
 
         if model._compiled_loss is None or not model.built:
             return eager()  # the first step builds the model (and its loss)
+        if self._checked is not None and self._blocker is not None:
+            return eager()  # found ineligible in this fit: no per-step checks either
         fingerprint = _fingerprint(model)
         if not _same_fingerprint(fingerprint, self._checked):
             # first step, or the layers, trainable flags or weights changed: check again

@@ -65,7 +65,7 @@ class Trainer:
         self.loss = loss
         self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics,
                                 "loss_weights": loss_weights,
-                                "weighted_metrics": weighted_metrics}
+                                "weighted_metrics": weighted_metrics, "jit_compile": jit_compile}
         self._compiled_loss = None
         self._compiled_metrics = None
         self._step_cache = None

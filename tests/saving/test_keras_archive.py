@@ -412,3 +412,22 @@ def test_round_trip_on_each_backend(tmp_path, bk):
     model.save(tmp_path / "m.keras")
     loaded = load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_get_compile_config_round_trips_through_compile_from_config():
+    model = dense_model()
+    model.compile(optimizer=gkeras.optimizers.SGD(0.05, momentum=0.5), loss="mse",
+                  metrics=["mae"], loss_weights=[2.0], jit_compile=False)
+    config = model.get_compile_config()
+    assert set(config) == {"optimizer", "loss", "loss_weights", "metrics", "weighted_metrics",
+                           "run_eagerly", "steps_per_execution", "jit_compile"}
+    assert config["jit_compile"] is False and config["loss"] in ("mse", "mean_squared_error")
+    assert json.loads(json.dumps(config)) == config  # plain JSON, as Keras writes it
+    fresh = dense_model()
+    fresh.compile_from_config(config)
+    assert fresh.get_compile_config() == config
+    assert fresh.optimizer is not model.optimizer and fresh._traced_steps is None
+    assert dense_model().get_compile_config()["jit_compile"] == "auto"
+    assert gkeras.Sequential([gkeras.Input((2,)), layers.Dense(1)]).get_compile_config() is None
+    with pytest.raises(ValueError, match="compile_config is malformed"):
+        fresh.compile_from_config({"loss": "mse"})
