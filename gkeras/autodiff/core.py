@@ -34,13 +34,14 @@ _recorder = _Recorder()
 
 class Recording:
     """While entered, every Function call of this thread is appended to `calls` as
-    `(function, constructor state, inputs, outputs)`, and `literals` holds the ids of the
-    Tensors made from Python numbers for them (`x * 2`): the trace of a training step that
-    `gkeras.training.traced_step` replays. Costs one attribute check per call otherwise."""
+    `(function, constructor state, inputs, outputs)`, and `literals` maps `id(tensor)` to the
+    Tensors made from Python numbers for them (`x * 2`; held, so no id is reused): the trace
+    of a training step that `gkeras.training.traced_step` replays. Costs one attribute check
+    per call otherwise."""
 
     def __init__(self):
         self.calls = []
-        self.literals = set()
+        self.literals = {}
 
     def __enter__(self):
         if _recorder.records is not None:
@@ -422,7 +423,7 @@ def as_tensors(values):
                 dtype = backend_module.floatx()
             out.append(Tensor(bk.xp.asarray(value, dtype=dtype)))
             if _recorder.literals is not None:
-                _recorder.literals.add(id(out[-1]))
+                _recorder.literals[id(out[-1])] = out[-1]
         else:
             out.append(Tensor(to_array(value, bk)))
     return out

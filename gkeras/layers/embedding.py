@@ -70,6 +70,8 @@ class Embedding(Layer):
             name="embeddings")
         self.built = True
 
+    _traceable_call = True  # see Layer._traceable_call
+
     def call(self, inputs):
         if inputs.dtype.kind not in "iu":
             inputs = ops.cast(inputs, "int32")

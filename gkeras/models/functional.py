@@ -209,8 +209,3 @@ def _adjust_rank(value, expected):
         return value
     adjusted = rank_adjusted_shape(shape, expected)
     return value if adjusted == tuple(shape) else value.reshape(adjusted)
-    if len(shape) == len(expected) + 1 and shape[-1] == 1:
-        return value.reshape(tuple(shape[:-1]))
-    if len(shape) == len(expected) - 1 and expected[-1] == 1:
-        return value.reshape(tuple(shape) + (1,))
-    return value

@@ -62,6 +62,7 @@ class Sequential(Model):
                 )
             self._stack.append(layer)
             self._tracked_layers.append(layer)
+            self._step_cache = None  # a fit in progress trains the new stack from now on
         if rebuild:
             self._maybe_build_graph()
 
@@ -71,6 +72,7 @@ class Sequential(Model):
             raise TypeError("There are no layers in the model.")
         layer = self._stack.pop()
         self._tracked_layers.remove(layer)
+        self._step_cache = None
         self.built = False
         self._graph_output = None
         if rebuild:

@@ -14,23 +14,28 @@ Replay is used only where it cannot change the result:
 - the model is a `Sequential` or functional model whose layers all declare a traceable `call`
   (`_traceable_call = True`: everything the call does happens in the Functions it calls, so
   replaying them repeats it -- Dropout draws its mask in its op's forward, BatchNormalization
-  updates its moving statistics through an op -- unlike a user's layer that may draw noise or
-  keep state in Python), leave the rest of `Layer`'s call path alone and use built-in
-  activations, with built-in losses and weight regularizers, and no activity regularizers,
-  added losses, masks, distribution strategy or overridden step methods;
+  updates its moving statistics through an op -- unlike a layer that may draw noise or keep
+  state in Python); a user's subclass of such a layer must make the promise itself, since it
+  may override any helper of the call. Activations, losses and weight regularizers must be
+  gkeras's own; no activity regularizers, added losses, masks, distribution strategy or
+  overridden step methods;
 - both recordings agree on every Function's type, constructor state (a Function keeping a
   random mask or a copy of the labels would differ between batches), wiring and constants;
-  the only constants allowed are the Python numbers of the ops (`x * 2`) and arrays the model
-  itself holds (the same object in both recordings), never an array computed from the batch;
+  the only constants allowed are the Python numbers of the ops (`x * 2`) and Tensors the
+  model itself holds (the same object in both recordings), never an array computed from the
+  batch, nor a view of the batch or of a result;
 - every batch array reaches the graph unchanged (not as a copy or a view made outside the
-  ops), so the next batch can be put in its place.
+  ops), so the next batch can be put in its place; a batch that passes one array twice (an
+  autoencoder's `(x, x)`) is a signature of its own.
 
 Like Keras's compiled train function, a recording reflects the model as it was: `fit` starts
-afresh on every call (a layer setting changed between two `fit` calls is seen), and a change
-of the layers, of the trainable weights or of a `trainable` flag is seen at once; other
-settings changed while a `fit` runs (by a callback) or between `train_on_batch` calls take
-effect at the next `fit` or `compile`. Anything else trains eagerly. `compile(jit_compile=False)`
-or `run_eagerly=True` turns replay off.
+afresh on every call (a layer setting changed between two `fit` calls is seen) and frees its
+recordings when it ends; weights, `trainable` flags and a Sequential's `add` / `pop` are seen
+at once; other settings changed while a `fit` runs (by a callback) or between `train_on_batch`
+calls take effect at the next `fit` or `compile`. Anything else trains eagerly, and `blocker`
+says why. `compile(jit_compile=False)` or `run_eagerly=True` turns replay off. Some built-in
+layers record but never replay, because their call makes a fresh constant from the batch
+shape every time (UpSampling, RepeatVector, Rescaling, ReLU with a threshold or cap).
 """
 
 import types
@@ -45,9 +50,6 @@ from gkeras.autodiff.core import Recording
 MAX_SIGNATURES = 4
 # Recordings of one signature that may disagree before that signature trains eagerly for good.
 MAX_TRACES = 3
-# What `Layer.__call__` runs around `call`: a layer class must inherit all of it from gkeras.
-_CALL_PATH = ("__call__", "_general_call", "_eager_call", "_autocast", "compute_mask",
-              "_penalize_activity")
 
 
 def _owner(cls, name):
@@ -84,10 +86,12 @@ def replay_blocker(model):
         kind = type(layer)
         if not _owner_declares(kind, "call", "_traceable_call"):
             return f"layer '{layer.name}' ({kind.__name__}) is not traceable"
-        for name in _CALL_PATH:
-            owner = _owner(kind, name)
-            if owner is not None and not owner.__module__.startswith("gkeras."):
-                return f"layer '{layer.name}' ({kind.__name__}) overrides {name}"
+        for cls in kind.__mro__:
+            # a user's subclass may override any helper of the call (or `__call__` itself):
+            # it must make the promise itself
+            if (not cls.__module__.startswith("gkeras.") and cls is not object
+                    and not cls.__dict__.get("_traceable_call", False)):
+                return f"layer '{layer.name}' is of the user class {cls.__name__}"
         if getattr(layer, "activity_regularizer", None) is not None:
             return f"layer '{layer.name}' has an activity regularizer"
         activation = getattr(layer, "activation", None)
@@ -105,6 +109,16 @@ def replay_blocker(model):
     return None
 
 
+def _signature(x, y, sample_weight):
+    """`(key, arrays)`: a hashable description of the batch (see `_walk`, plus which arrays
+    are the same object, as an autoencoder's `(x, x)`) and its arrays in that order."""
+    arrays = []
+    shape = _walk((x, y, sample_weight), arrays)
+    first = {}
+    aliases = tuple(first.setdefault(id(a), k) for k, a in enumerate(arrays))
+    return (shape, aliases), arrays
+
+
 def _walk(value, arrays):
     """Describes the batch `value` (nesting, every array's shape, dtype and array type) and
     appends its arrays to `arrays` in the same order, dict entries by sorted key."""
@@ -116,8 +130,7 @@ def _walk(value, arrays):
         return None
     data = value.data if isinstance(value, Tensor) else value
     arrays.append(data)
-    kind = type(data)
-    return (tuple(data.shape), data.dtype.str, f"{kind.__module__}.{kind.__qualname__}")
+    return (data.shape, data.dtype.str, type(data))
 
 
 def _same(a, b):
@@ -186,7 +199,9 @@ class _Trace:
         self.configs = [config for _, config, _, _ in calls]
         self.fingerprint = fingerprint
         self.problem = None
-        feed_index = {id(array): k for k, array in enumerate(feeds)}
+        feed_index = {}
+        for k, array in enumerate(feeds):
+            feed_index.setdefault(id(array), k)  # an array given twice: its first place
         batch = feeds[0].shape[0] if feeds and feeds[0].ndim else None
         produced = {}
         for i, (_, _, outputs) in enumerate(self.calls):
@@ -268,12 +283,15 @@ class _Trace:
 
 
 class _SignatureState:
-    """The recordings of one batch signature: how many, the last one, the replayed one."""
+    """The recordings of one batch signature: how many were made, the last one while it
+    waits for the next to compare with (`pending`), the one replayed, and whether replay was
+    ruled out for this signature (`given_up`)."""
 
     def __init__(self):
         self.traces = 0
-        self.last = None
+        self.pending = None
         self.replayable = None
+        self.given_up = False
 
 
 class TracedSteps:
@@ -286,8 +304,8 @@ class TracedSteps:
 
     @property
     def blocker(self):
-        """Why this model's last check found it must train eagerly (`None`: it may replay,
-        or it was not checked yet)."""
+        """Why this model trains eagerly: found ineligible, or every recording had a problem
+        or disagreed (`None`: it may replay, or it was not checked yet)."""
         return self._blocker
 
     def reset(self):
@@ -318,8 +336,7 @@ class TracedSteps:
             self._blocker, self._checked = replay_blocker(model), fingerprint
         if self._blocker is not None or any(layer._added_losses for layer in fingerprint[2]):
             return eager()
-        feeds = []
-        signature = _walk((x, y, sample_weight), feeds)
+        signature, feeds = _signature(x, y, sample_weight)
         state = self._states.get(signature)
         if state is None:
             if len(self._states) >= MAX_SIGNATURES:
@@ -335,22 +352,36 @@ class TracedSteps:
                         trace.y_pred), True
             trace.release()  # the layers or trainable variables changed since the recording
             state.replayable, state.traces = None, 0
-        if state.traces >= MAX_TRACES:
+        if state.given_up:
             return eager()
         with Recording() as recording:
             result = model._loss_and_outputs(x, y, sample_weight, True)
         trace = _Trace(recording, feeds, result, fingerprint)
         state.traces += 1
-        previous, state.last = state.last, None
-        if trace.problem is not None:
-            state.traces = MAX_TRACES  # the same problem would come back with every batch
-            return result, False
-        if previous is not None and trace.same_as(previous):
+        previous, state.pending = state.pending, None
+        if trace.problem is None and previous is not None and trace.same_as(previous):
             state.replayable = trace
             return result, True
-        trace.forget_graph()  # compared with the next recording, never replayed itself
-        state.last = trace
+        if trace.problem is not None or state.traces >= MAX_TRACES:
+            # the same problem would come back with every batch; or recordings never agree
+            state.given_up = True
+            if all(st.given_up for st in self._states.values()):
+                # nothing left to replay in this fit: say why, and skip the per-step checks
+                self._blocker = trace.problem or "the recordings of a batch shape differ"
+        else:
+            trace.forget_graph()  # compared with the next recording, never replayed itself
+            state.pending = trace
         return result, False
+
+    # A kept graph belongs to this process and this model: copies start without one.
+    def __deepcopy__(self, memo):
+        return TracedSteps()
+
+    def __getstate__(self):
+        return {}
+
+    def __setstate__(self, state):
+        self.__init__()
 
 
 def detached(t):
