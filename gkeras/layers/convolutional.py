@@ -170,6 +170,25 @@ class _Conv(Layer):
         )
         return config
 
+    def _convolve(self, images, kernel, **geometry):
+        """`conv2d(images, kernel) + bias` (NHWC), grouped as `groups` says, with the
+        activation fused in when the convolution can apply it.
+
+        Returns:
+            `(y, activated)`: `activated` says the activation was applied; otherwise the
+            caller applies it (after reshaping `y` to the layer's output form).
+        """
+        fused = activations.fused_form(self.activation, CONV_ACTIVATIONS)
+        if self.groups == 1 and fused is not None:
+            return ops.conv2d(images, kernel, self.bias, **geometry, activation=fused[0],
+                              alpha=fused[1]), True
+        if self.groups == 1:
+            return ops.conv2d(images, kernel, self.bias, **geometry), False
+        # each group sees its slice of the channels and owns its slice of the filters
+        xs = ops.split(images, self.groups, axis=-1)
+        ks = ops.split(kernel, self.groups, axis=-1)
+        y = ops.concatenate([ops.conv2d(x, k, **geometry) for x, k in zip(xs, ks)], axis=-1)
+        return (y if self.bias is None else ops.add(y, self.bias)), False
 
 
 class Conv2D(_Conv):
@@ -219,22 +238,9 @@ class Conv2D(_Conv):
 
     def call(self, inputs):
         self._check_spatial_size(inputs.shape)
-        geometry = dict(strides=self.strides, padding=self.padding,
-                        dilation_rate=self.dilation_rate)
-        fused = activations.fused_form(self.activation, CONV_ACTIVATIONS)
-        if self.groups == 1 and fused is not None:
-            return ops.conv2d(inputs, self.kernel, self.bias, **geometry, activation=fused[0],
-                              alpha=fused[1])
-        if self.groups == 1:
-            y = ops.conv2d(inputs, self.kernel, self.bias, **geometry)
-        else:
-            # each group sees its slice of the channels and owns its slice of the filters
-            xs = ops.split(inputs, self.groups, axis=-1)
-            ks = ops.split(self.kernel, self.groups, axis=-1)
-            y = ops.concatenate([ops.conv2d(x, k, **geometry) for x, k in zip(xs, ks)], axis=-1)
-            if self.bias is not None:
-                y = ops.add(y, self.bias)
-        return self.activation(y)
+        y, activated = self._convolve(inputs, self.kernel, strides=self.strides,
+                                      padding=self.padding, dilation_rate=self.dilation_rate)
+        return y if activated else self.activation(y)
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)

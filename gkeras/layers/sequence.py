@@ -7,7 +7,7 @@ kernels (CUDA on the GPU) as `Conv2D`.
 
 import numbers
 
-from gkeras import activations, ops
+from gkeras import ops
 from gkeras.layers.convolutional import (
     _Conv,
     conv_output_length,
@@ -16,7 +16,6 @@ from gkeras.layers.convolutional import (
     normalize_tuple,
 )
 from gkeras.layers.layer import InputSpec, Layer
-from gkeras.ops.conv import CONV_ACTIVATIONS
 
 
 def _as_image(x):
@@ -89,22 +88,10 @@ class Conv1D(_Conv):
             padding = "valid"
         x = _as_image(x)
         kernel = ops.expand_dims(self.kernel, 0)  # (1, K, C, F): a one-row 2-D kernel
-        geometry = dict(strides=(1, self.strides[0]), padding=padding,
-                        dilation_rate=(1, self.dilation_rate[0]))
-        fused = activations.fused_form(self.activation, CONV_ACTIVATIONS)
-        if self.groups == 1 and fused is not None:
-            y = ops.conv2d(x, kernel, self.bias, **geometry, activation=fused[0], alpha=fused[1])
-            return _as_sequence(y)
-        if self.groups == 1:
-            y = ops.conv2d(x, kernel, self.bias, **geometry)
-        else:
-            xs = ops.split(x, self.groups, axis=-1)
-            ks = ops.split(kernel, self.groups, axis=-1)
-            y = ops.concatenate([ops.conv2d(a, k, **geometry) for a, k in zip(xs, ks)],
-                                axis=-1)
-            if self.bias is not None:
-                y = ops.add(y, self.bias)
-        return self.activation(_as_sequence(y))
+        y, activated = self._convolve(x, kernel, strides=(1, self.strides[0]), padding=padding,
+                                      dilation_rate=(1, self.dilation_rate[0]))
+        y = _as_sequence(y)
+        return y if activated else self.activation(y)
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)

@@ -52,14 +52,10 @@ MAX_SIGNATURES = 4
 MAX_TRACES = 3
 
 
-def _owner(cls, name):
-    return next((c for c in cls.__mro__ if name in c.__dict__), None)
-
-
 def _owner_declares(cls, method, flag):
     """Whether the class that defines `method` for `cls` sets `flag` itself (a subclass that
     overrides the method does not inherit the promise)."""
-    owner = _owner(cls, method)
+    owner = next((c for c in cls.__mro__ if method in c.__dict__), None)
     return owner is not None and owner.__dict__.get(flag, False)
 
 
